@@ -57,7 +57,10 @@ struct polc_policy {
 	bool has_from;
 	char *from_name;
 	uint32_t from_major, from_minor;
+	unsigned from_line;        /* line of FromPolicy (0 if none) */
 	char *url, *reference, *date, *namespace_url; /* NULL if absent */
+	/* lines of the four elements above, for diagnostics */
+	unsigned url_line, reference_line, date_line, namespace_url_line;
 
 	bool has_ste, has_cw;      /* component elements present */
 	bool ste_priority, cw_priority; /* priority="PrimaryPolicyComponent" */
@@ -105,8 +108,10 @@ struct polc_parse_opts {
 };
 
 /* Parses and schema-validates `path`.  Returns 0 and fills *out, or -1
- * with errors (FILE:LINE) in *diags.  Never crashes on hostile input: no
- * network, no external entities, no entity expansion, bounded size. */
+ * with errors (FILE:LINE) in *diags and *out zeroed.  Never crashes on
+ * hostile input: no network, no DOCTYPE (so no entities at all), bounded
+ * size.  When diags->path is NULL it is set to `path` (not copied: keep
+ * the string alive while the diagnostics are printed). */
 int polc_parse_xml(const char *path, const struct polc_parse_opts *opts,
 		   struct polc_policy *out, struct polc_diags *diags);
 /* Same, from memory (fuzzing, tests). `path` is only used in messages. */
@@ -122,7 +127,9 @@ struct polc_check_opts {
 	bool self_conflict_is_warning;
 };
 
-/* Returns the number of errors added to *diags (warnings do not count). */
+/* Reports every problem found (docs/formats.md section 4.3), sorted by
+ * line.  Returns the number of errors added to *diags (warnings do not
+ * count).  When diags->path is NULL it is set to p->path. */
 size_t polc_check(const struct polc_policy *p,
 		  const struct polc_check_opts *opts, struct polc_diags *diags);
 
@@ -138,7 +145,8 @@ int polc_canonical(const struct polc_policy *p, char **text, size_t *len);
 int polc_emit(const struct polc_policy *p, uint8_t **blob, size_t *len,
 	      struct polc_diags *diags);
 
-/* Stable label id (docs/formats.md): before collision resolution. */
+/* Stable label id (docs/formats.md): before collision resolution.
+ * Returns 0 (never a valid seed) only if OpenSSL fails (out of memory). */
 uint32_t polc_label_id_seed(enum acm_label_kind kind, const char *name);
 
 /* ---- back ends ---- */
@@ -154,10 +162,13 @@ int polc_write_dot(const struct polc_policy *p, FILE *out);
 /* ---- file helpers ---- */
 
 /* Reads a whole file (bounded by max_bytes) into a malloc'd, 8-aligned
- * buffer.  Returns 0, or -1 with errno set. */
+ * buffer with a NUL after the data (not counted in *len).  Returns 0, or
+ * -1 with errno set (EFBIG above max_bytes, EISDIR for a directory). */
 int polc_read_file(const char *path, size_t max_bytes, uint8_t **buf,
 		   size_t *len);
-/* Writes atomically: temp file in the same directory, fsync, rename. */
+/* Writes atomically: temp file in the same directory (mode 0666 less the
+ * umask), fsync, rename, fsync of the directory.  Returns 0, or -1 with
+ * errno set; the target is untouched unless only that last fsync failed. */
 int polc_write_file_atomic(const char *path, const void *buf, size_t len);
 
 #endif /* HVSEC_POLC_H */
