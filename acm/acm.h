@@ -363,7 +363,10 @@ void acm_domain_create_prepare(struct acm_ctx *ctx, acm_row_t vm,
 void acm_domain_create_rollback(struct acm_ctx *ctx, acm_row_t vm);
 void acm_domain_destroy(struct acm_ctx *ctx, acm_row_t vm);
 
-/* Chinese-Wall state, read-only views (for dumps and tests). */
+/* Chinese-Wall state, read-only views (for dumps and tests): running
+ * domains holding type t; and Xen's conflict aggregate for t, the number of
+ * (running domain, conflict set) pairs that exclude it (0: t may start,
+ * history aside). */
 uint32_t acm_cw_running(const struct acm_ctx *ctx, acm_type_t t);
 uint32_t acm_cw_excluded(const struct acm_ctx *ctx, acm_type_t t);
 /* Historical mode: the set of types ever excluded, as cw_words u64 words,
@@ -452,7 +455,8 @@ enum acm_err acm_update_adopt(struct acm_ctx *ctx, const struct acm_ctx *old,
 
 /* Validates giving running domain `domid` the label `new_label` under the
  * current policy, against the same kind of state; fills blockers the same
- * way.  On success the embedder calls acm_relabel_apply. */
+ * way, with `scratch` of acm_update_scratch_size(policy, policy, n_doms)
+ * bytes.  On success the embedder calls acm_relabel_apply. */
 enum acm_err acm_relabel_validate(const struct acm_ctx *ctx,
 				  const struct acm_domain_ref *doms,
 				  size_t n_doms,
