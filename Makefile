@@ -132,11 +132,13 @@ $(BUILD)/tests/%: tests/%.c $(OBJ)/tests/harness.o $(LIB)/libpolc.a $(LIB)/libac
 all: $(DEPS_STAMP) $(TOOLS)
 
 test: all $(TEST_BIN) acm-freestanding-check
+	$(Q)bash scripts/deps.sh test
 	$(Q)HVSEC_BUILD=$(BUILD) SAN=$(SAN) bash tests/run.sh $(TEST_BIN)
 
 check: test
 
 demo: all
+	$(Q)bash scripts/deps.sh demo
 	$(Q)HVSEC_BUILD=$(BUILD) bash scripts/demo.sh
 
 install: all
