@@ -109,10 +109,12 @@ $(BIN)/hvsec-polc: $(OBJ)/policy-compiler/main.o $(LIB)/libpolc.a $(LIB)/libacm.
 TOOLS := $(BIN)/hvsec-polc
 
 # ---------------------------------------------------------------- tests
-# Unit tests: every tests/<dir>/test_*.c is one binary linked with the
+# Unit tests: every tests/{acm,polc}/test_*.c is one binary linked with the
 # libraries; every tests/<dir>/*.sh is a table-driven CLI test.  Each prints
-# "N passed, N failed" as its last line; tests/run.sh adds them up.
-TEST_SRC := $(wildcard tests/*/test_*.c)
+# "N passed, N failed" as its last line; tests/run.sh adds them up.  Other
+# modules add their own test binaries to MODULE_TEST_BIN in their module.mk.
+TEST_SRC := $(wildcard tests/acm/test_*.c tests/polc/test_*.c)
+MODULE_TEST_BIN :=
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 $(OBJ)/tests/harness.o: tests/harness.c tests/harness.h $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -124,16 +126,19 @@ $(BUILD)/tests/%: tests/%.c $(OBJ)/tests/harness.o $(LIB)/libpolc.a $(LIB)/libac
 		$(OBJ)/tests/harness.o $(LIB)/libpolc.a $(LIB)/libacm.a $(XML_LIBS) $(CRYPTO_LIBS)
 
 # ---------------------------------------------------------------- modules
-# Later modules and side jobs keep their rules beside their code.
--include $(wildcard */module.mk tests/fuzz/fuzz.mk bench/bench.mk)
+# Later modules keep their rules beside their code (DIR/module.mk): they add
+# tools to TOOLS, test binaries to MODULE_TEST_BIN, and use the variables
+# above ($(BUILD) $(BIN) $(LIB) $(OBJ) $(CFLAGS) ...).  Order matters for
+# static libraries: a module links the libraries it needs explicitly.
+-include $(sort $(wildcard */module.mk)) $(wildcard tests/fuzz/fuzz.mk bench/bench.mk)
 
 # ---------------------------------------------------------------- top targets
 .PHONY: all test check bench fuzz demo install format tidy clean deps acm-freestanding-check
 all: $(DEPS_STAMP) $(TOOLS)
 
-test: all $(TEST_BIN) acm-freestanding-check
+test: all $(TEST_BIN) $(MODULE_TEST_BIN) acm-freestanding-check
 	$(Q)bash scripts/deps.sh test
-	$(Q)HVSEC_BUILD=$(BUILD) SAN=$(SAN) bash tests/run.sh $(TEST_BIN)
+	$(Q)HVSEC_BUILD=$(BUILD) SAN=$(SAN) bash tests/run.sh $(TEST_BIN) $(MODULE_TEST_BIN)
 
 check: test
 

@@ -5,8 +5,8 @@
 set -euo pipefail
 group=${1:-build}
 
-build_pkgs="build-essential pkg-config libxml2-dev libxml2-utils libssl-dev"
-test_pkgs="$build_pkgs graphviz"
+build_pkgs="build-essential pkg-config libxml2-dev libxml2-utils libssl-dev libxen-dev"
+test_pkgs="$build_pkgs graphviz xenstore-utils"
 bench_pkgs="$build_pkgs checkpolicy libsepol-dev"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev llvm"
 demo_pkgs="$build_pkgs graphviz"
