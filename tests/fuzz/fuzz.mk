@@ -13,16 +13,19 @@ FUZZ_FLAGS := -std=c11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefi
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB_SRC := $(ACM_SRC) $(POLC_SRC)
+# A harness for another module names its sources in that module's module.mk:
+#   FUZZ_SRC_<name> := hypervisor/xs_wire.c ...   (default: acm + compiler)
+FUZZ_ALL_SRC := $(wildcard acm/*.c policy-compiler/*.c hooks/*.c hypervisor/*.c tools/*.c)
 
 $(FUZZ_DIR)/xsd_embed.c: policies/security_policy.xsd scripts/embed.sh
 	@mkdir -p $(dir $@)
 	$(Q)bash scripts/embed.sh polc_xsd_text $< > $@
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(FUZZ_DIR)/xsd_embed.c $(wildcard acm/*.h policy-compiler/*.h)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_ALL_SRC) $(FUZZ_DIR)/xsd_embed.c $(wildcard */*.h)
 	$(Q)bash scripts/deps.sh fuzz
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(FUZZ_DIR)/xsd_embed.c \
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(or $(FUZZ_SRC_$*),$(FUZZ_LIB_SRC) $(FUZZ_DIR)/xsd_embed.c) \
 		$(XML_LIBS) $(CRYPTO_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
