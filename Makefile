@@ -130,7 +130,7 @@ $(BUILD)/tests/%: tests/%.c $(OBJ)/tests/harness.o $(LIB)/libpolc.a $(LIB)/libac
 # tools to TOOLS, test binaries to MODULE_TEST_BIN, and use the variables
 # above ($(BUILD) $(BIN) $(LIB) $(OBJ) $(CFLAGS) ...).  Order matters for
 # static libraries: a module links the libraries it needs explicitly.
--include $(sort $(wildcard */module.mk)) $(wildcard tests/fuzz/fuzz.mk bench/bench.mk)
+-include $(sort $(wildcard */module.mk */*/module.mk)) $(wildcard tests/fuzz/fuzz.mk bench/bench.mk)
 
 # ---------------------------------------------------------------- top targets
 .PHONY: all test check bench fuzz demo install format tidy clean deps acm-freestanding-check

@@ -15,7 +15,7 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB_SRC := $(ACM_SRC) $(POLC_SRC)
 # A harness for another module names its sources in that module's module.mk:
 #   FUZZ_SRC_<name> := hypervisor/xs_wire.c ...   (default: acm + compiler)
-FUZZ_ALL_SRC := $(wildcard acm/*.c policy-compiler/*.c hooks/*.c hypervisor/*.c tools/*.c)
+FUZZ_ALL_SRC := $(wildcard acm/*.c policy-compiler/*.c hooks/*.c hypervisor/*.c hypervisor/*/*.c tools/*.c)
 
 $(FUZZ_DIR)/xsd_embed.c: policies/security_policy.xsd scripts/embed.sh
 	@mkdir -p $(dir $@)
