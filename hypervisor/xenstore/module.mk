@@ -59,4 +59,5 @@ bench-xenstore: $(XS_BENCH) $(BIN)/hvsec-xenstored
 	$(Q)HVSEC_BUILD=$(BUILD) XS_BENCH=$(XS_BENCH) \
 		XSD=$(BIN)/hvsec-xenstored bash bench/xenstore.sh
 
+BENCH_EXTRA += bench-xenstore
 .PHONY: xenstore bench-xenstore
