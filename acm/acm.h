@@ -8,7 +8,8 @@
  * model, an XSM module inside Xen, a command-line tool) owns every byte:
  *
  *   - the binary policy blob (caller-owned, read-only, must outlive the
- *     loaded policy because bitsets are read from it in place);
+ *     loaded policy because bitsets, names and the id index are read from
+ *     it in place);
  *   - the memory the loaded policy's indexes live in (donated);
  *   - the memory the run-time state (Chinese-Wall counters, decision cache,
  *     statistics) lives in (donated).
@@ -89,7 +90,8 @@ enum acm_section_id {
 	ACM_SEC_CW_SETS = 7,   /* labels x cw_words x u64 bitsets */
 	ACM_SEC_CONFLICTS = 8, /* count x struct acm_bin_conflict */
 	ACM_SEC_CONFLICT_SETS = 9, /* conflicts x cw_words x u64 bitsets */
-	ACM_SEC_COUNT = 9
+	ACM_SEC_ID_INDEX = 10, /* labels x u32 rows, ids strictly ascending */
+	ACM_SEC_COUNT = 10
 };
 
 /* META: the policy header.  String fields are offsets into STRINGS; offset
@@ -163,7 +165,8 @@ enum acm_err {
 	ACM_E_NAME,           /* empty, too long, ':' or control character */
 	ACM_E_META,           /* bad policy header fields */
 	ACM_E_TYPE_ORDER,     /* type names not strictly ascending */
-	ACM_E_LABEL,          /* bad kind, flags, id, order or duplicate */
+	ACM_E_LABEL,          /* bad kind, flags, id, order, duplicate id,
+			       * or an id index that is not one */
 	ACM_E_BITSET,         /* bits set beyond the type count */
 	ACM_E_CONFLICT,       /* empty/unnamed/unsorted conflict set */
 	ACM_E_BOOTSTRAP,      /* bootstrap is not a VM label */
@@ -234,6 +237,7 @@ struct acm_policy_info {
 	uint32_t from_major, from_minor;
 	const char *url, *reference, *date, *namespace_url; /* "" if absent */
 	uint32_t flags;         /* ACM_BIN_F_* */
+	uint32_t meta_flags;    /* ACM_META_F_*: what the source said */
 	uint32_t n_ste_types, n_cw_types;
 	uint32_t n_labels, n_vm_labels, n_conflict_sets;
 	acm_row_t bootstrap;
@@ -257,7 +261,8 @@ bool acm_label_has_ste(const struct acm_policy *p, acm_row_t row,
 		       acm_type_t t);
 bool acm_label_has_cw(const struct acm_policy *p, acm_row_t row, acm_type_t t);
 
-/* Name and id lookups: O(log n).  Return ACM_ROW_NONE when absent. */
+/* Name and id lookups: O(log n), in the blob (the id lookup through the
+ * ID_INDEX section).  Return ACM_ROW_NONE when absent. */
 acm_row_t acm_label_find(const struct acm_policy *p, enum acm_label_kind kind,
 			 const char *name);
 acm_row_t acm_label_find_id(const struct acm_policy *p, uint32_t id);
@@ -323,7 +328,9 @@ struct acm_verdict {
 struct acm_ctx; /* opaque; lives in donated memory */
 
 struct acm_ctx_config {
-	uint32_t cache_slots; /* power of two, 0 = no cache; e.g. 4096 */
+	uint32_t cache_slots; /* power of two, 0 = no cache; e.g. 4096.
+			       * 16 bytes each, in sets of 4 (one cache
+			       * line when the memory is 64-aligned) */
 	bool historical;      /* Brewer-Nash history: exclusions never lapse */
 	uint64_t generation;  /* starting policy generation */
 };
@@ -410,7 +417,9 @@ enum acm_blocker_kind {
 	ACM_B_CHWALL_CONFLICT,/* two running domains would conflict */
 	ACM_B_SHARING,        /* a live evtchn/grant would lose its type */
 	ACM_B_RESOURCE,       /* a domain would lose access to a resource */
-	ACM_B_BOOTSTRAP,      /* dom0's label would change or vanish */
+	ACM_B_BOOTSTRAP,      /* dom0's label would vanish (update), or
+			       * would not cover every running domain's
+			       * STE types (relabel of domid 0) */
 	ACM_B_DOMAIN_UNKNOWN  /* a share names a domid not in the list */
 };
 const char *acm_blocker_name(enum acm_blocker_kind k);
@@ -420,7 +429,9 @@ struct acm_blocker {
 	uint32_t domid, peer_domid;  /* UINT32_MAX when not applicable */
 	acm_row_t old_label;         /* row in the old policy or NONE */
 	acm_row_t new_label;         /* row in the new policy or NONE */
-	acm_type_t type_a, type_b;   /* CW types in conflict, or NONE */
+	acm_type_t type_a, type_b;   /* CW types in conflict, or NONE;
+				      * ACM_B_BOOTSTRAP of a relabel:
+				      * type_a is the STE type missing */
 	uint32_t set;                /* conflict set or UINT32_MAX */
 	enum acm_hook hook;          /* for ACM_B_SHARING */
 };
@@ -428,7 +439,12 @@ struct acm_blocker {
 /* Validates replacing `old` with `new_p` while `doms` run with `shares`
  * live and `res` in use.  Fills `row_map` (old->n_labels entries: new row
  * or ACM_ROW_NONE) and up to `max_blockers` blockers; *n_blockers gets the
- * total found (may exceed max_blockers).  `scratch` of
+ * total found (may exceed max_blockers).  A Chinese-Wall conflict between
+ * two running domains is one blocker, domid < peer_domid.  FromPolicy and
+ * Version are not checked when either policy is the DEFAULT policy,
+ * recognised by its shape as in Xen: named "DEFAULT", no conflict sets,
+ * VM labels only the bootstrap label and optionally __UNLABELED__,
+ * resource labels only __UNLABELED__ and __INACCESSIBLE__.  `scratch` of
  * acm_update_scratch_size() bytes (8-aligned) holds temporary counters.
  * Returns ACM_OK when the check ran (n_blockers says whether it passed). */
 size_t acm_update_scratch_size(const struct acm_policy *old,
@@ -456,7 +472,10 @@ enum acm_err acm_update_adopt(struct acm_ctx *ctx, const struct acm_ctx *old,
 /* Validates giving running domain `domid` the label `new_label` under the
  * current policy, against the same kind of state; fills blockers the same
  * way, with `scratch` of acm_update_scratch_size(policy, policy, n_doms)
- * bytes.  On success the embedder calls acm_relabel_apply. */
+ * bytes.  dom0 (domid 0) manages every domain, so its new label must hold
+ * every STE type of every other running domain (ACM_B_BOOTSTRAP for each
+ * domain it would not cover, type_a the lowest type missing).  On success
+ * the embedder calls acm_relabel_apply. */
 enum acm_err acm_relabel_validate(const struct acm_ctx *ctx,
 				  const struct acm_domain_ref *doms,
 				  size_t n_doms,

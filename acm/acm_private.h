@@ -3,10 +3,10 @@
  * acm_private.h - what the files of acm/ share and nothing outside reads.
  *
  * Memory model: a loaded policy is a struct acm_policy at the start of the
- * donated memory, followed by its indexes (below); the bitsets themselves
- * stay in the caller's blob and are read in place with byte loads, because
- * the blob may sit at any alignment.  A context (struct acm_ctx) likewise
- * lives at the start of its own donated memory.
+ * donated memory, followed by its indexes (below); the bitsets and the id
+ * index themselves stay in the caller's blob and are read in place with
+ * byte loads, because the blob may sit at any alignment.  A context
+ * (struct acm_ctx) likewise lives at the start of its own donated memory.
  *
  * Only the loader reads unvalidated bytes, and it does so through the
  * bounded cursor below.  Everything after a successful load indexes the
@@ -28,7 +28,7 @@
 #define ACM_MIN_BLOB_LEN (ACM_SECTIONS_START + ACM_SHA256_LEN)
 #define ACM_META_STRING_MAX 1024u
 #define ACM_ID_MAX 0x7fffffffu
-/* Largest decision cache: 2^24 slots of 32 bytes is 512 MiB already. */
+/* Largest decision cache: 2^24 slots of 16 bytes is 256 MiB already. */
 #define ACM_CACHE_SLOTS_MAX (1u << 24)
 
 /* ---------------------------------------------------------------- bytes */
@@ -161,7 +161,8 @@ static inline bool acm_cur_u64(struct acm_cursor *c, uint64_t *v)
 
 /* ---------------------------------------------------------------- sort */
 
-/* (key, value) pairs, sorted by key then value. */
+/* (key, value) pairs, sorted by key then value (the update's domain
+ * index). */
 struct acm_pair {
 	uint32_t key;
 	uint32_t val;
@@ -183,7 +184,8 @@ struct acm_layout {
 	uint32_t count[ACM_SEC_COUNT + 1];
 	uint32_t n_ste, n_cw, n_labels, n_vm, n_cs;
 	uint32_t ste_words, cw_words;
-	uint64_t n_ste_sparse; /* nonzero STE words over all labels */
+	uint64_t n_ste_listed; /* STE types of the labels that keep a list
+				* (acm_ste_listed) */
 	uint64_t n_own;        /* CW type memberships over all VM labels */
 	uint64_t n_members;    /* type memberships over all conflict sets */
 };
@@ -194,17 +196,51 @@ enum acm_err acm_validate(const uint8_t *blob, size_t len,
 
 /* ---------------------------------------------------------------- policy */
 
-/* One nonzero word of a label's STE bitset. */
-struct acm_sparse_word {
-	uint32_t index; /* word number in the dense bitset */
-	uint32_t reserved;
-	uint64_t bits;
+/*
+ * A label's STE types in the form the decisions want (ste.c), one per row,
+ * built at load.  16 bytes, so that the summaries of 10,000 labels and their
+ * type lists (a few hundred KiB) stay in the L2 cache, where the dense rows
+ * in the blob (12.5 MB at 10,000 types) would not.
+ *
+ *   sig    bit acm_ste_sig_bit(t) for each of its types t: two labels whose
+ *          signatures do not meet share no type, without reading anything
+ *          else (most denials end there);
+ *   n      its number of types;
+ *   first  its types, ascending, are ste_list[first, first + n) - if it
+ *          keeps a list at all (acm_ste_listed): a label of more than
+ *          ACM_STE_LIST_MIN types whose list would be larger than its
+ *          bitset row (more than 2 types per 64) is read from its row in
+ *          the blob instead.  So the lists never take more memory than the
+ *          STE_SETS section plus 64 bytes a label, however the blob is
+ *          built, and a label read from its row is one for which the row
+ *          is the cheaper thing to scan anyway.
+ */
+struct acm_ste_summary {
+	uint32_t first;
+	uint32_t n;
+	uint64_t sig;
 };
+_Static_assert(sizeof(struct acm_ste_summary) == 16, "16-byte summary");
+
+static inline uint64_t acm_ste_sig_bit(acm_type_t t)
+{
+	/* Fibonacci hashing: the top 6 bits of t * 2^32/phi. */
+	return 1ull << ((uint32_t)(t * 0x9e3779b1u) >> 26);
+}
+
+/* Labels of up to this many STE types always keep a list: the common
+ * labels of a few types then take the same path whatever the number of
+ * types in the policy. */
+#define ACM_STE_LIST_MIN 16u
+
+/* Does a label of n STE types keep a type list (else: read its row)? */
+static inline bool acm_ste_listed(uint32_t n, uint32_t ste_words)
+{
+	return n <= ACM_STE_LIST_MIN || n <= 2u * ste_words;
+}
 
 /* Per label row, built at load. */
 struct acm_label_rt {
-	uint32_t ste_first; /* its nonzero STE words: ste_sparse[first, +n) */
-	uint32_t ste_n;
 	uint32_t own_first; /* its CW types, ascending: cw_own[first, +n) */
 	uint32_t own_n;
 };
@@ -224,12 +260,14 @@ struct acm_policy {
 	const uint8_t *meta;
 	const uint8_t *ste_types, *cw_types, *labels;
 	const uint8_t *ste_sets, *cw_sets, *conflicts, *conflict_sets;
+	const uint8_t *id_index; /* n_labels u32 rows, ids ascending */
 	acm_row_t bootstrap;
 	acm_row_t unlabeled;    /* VM label __UNLABELED__ or ACM_ROW_NONE */
 	acm_row_t inaccessible; /* resource __INACCESSIBLE__ or NONE */
 
+	const struct acm_ste_summary *ste;         /* n_labels */
+	const uint32_t *ste_list;                 /* see acm_ste_summary */
 	const struct acm_label_rt *rt;            /* n_labels */
-	const struct acm_sparse_word *ste_sparse; /* see acm_label_rt */
 	const uint32_t *cw_own;                   /* see acm_label_rt */
 	/* CW type t is in conflict sets type_sets[type_sets_first[t] ..
 	 * type_sets_first[t + 1]), ascending. */
@@ -239,7 +277,6 @@ struct acm_policy {
 	 * set_first[c + 1]), ascending. */
 	const uint32_t *set_first; /* n_cs + 1 */
 	const uint32_t *set_members;
-	const struct acm_pair *ids; /* (id, row) sorted by id */
 };
 
 static inline const char *acm_str(const struct acm_policy *p, uint32_t off)
@@ -353,16 +390,17 @@ bool acm_cw_hits_words(const struct acm_policy *p, acm_row_t vm,
 /* ---------------------------------------------------------------- ctx */
 
 /* One decision cache entry: a verdict for (a, b, hook, kind of decision)
- * computed under `generation`.  Entries of an older generation are simply
- * misses.  32 bytes: two per cache line. */
-struct acm_cache_slot {
-	uint64_t generation;
-	uint64_t rows;     /* subject row << 32 | object row */
-	uint32_t type_a, type_b;
-	uint8_t what;      /* hook * 4 + kind of decision */
-	uint8_t decision, reason, reserved[5];
+ * computed under a generation, both packed by decide.c (which documents
+ * the bits).  Entries of another generation are simply misses; key 0 is
+ * an empty entry.  16 bytes: a set of four is one cache line. */
+struct acm_cache_entry {
+	uint64_t key; /* valid bit, hook and kind, subject and object row */
+	uint64_t val; /* low bits of the generation, then the verdict */
 };
-_Static_assert(sizeof(struct acm_cache_slot) == 32, "two slots per line");
+_Static_assert(sizeof(struct acm_cache_entry) == 16, "four per line");
+#define ACM_CACHE_WAYS 4u
+/* Bits of the generation an entry keeps (see decide.c). */
+#define ACM_CACHE_GEN_BITS 42u
 
 /*
  * Run-time state for one policy.  The embedder serialises writers; the
@@ -371,14 +409,16 @@ _Static_assert(sizeof(struct acm_cache_slot) == 32, "two slots per line");
 struct acm_ctx {
 	const struct acm_policy *p;
 	uint64_t generation;
-	uint32_t cache_mask;          /* slots - 1 */
+	uint32_t cache_set_mask;       /* sets - 1 */
+	uint32_t cache_ways;           /* entries per set: 1, 2 or 4 */
 	bool historical;
-	struct acm_cache_slot *cache; /* NULL: no cache */
+	struct acm_cache_entry *cache; /* sets * ways; NULL: no cache */
 	struct acm_cw_counts cw;
 	uint64_t *history;            /* cw_words, historical mode */
 	struct acm_hook_stats stats[ACM_HOOK__COUNT];
 };
 
+/* Empties the decision cache (the generation is left alone). */
 void acm_cache_clear(struct acm_ctx *ctx);
 
 #endif /* HVSEC_ACM_PRIVATE_H */

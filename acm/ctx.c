@@ -4,8 +4,10 @@
  * generation and statistics.
  *
  * Layout of the donated memory, all 8-aligned:
- *   struct acm_ctx | cache slots | history words | running[n_cw] |
+ *   struct acm_ctx | cache entries | history words | running[n_cw] |
  *   set_active[n_cs]
+ * The cache starts at a multiple of 64 bytes, so that in memory aligned to
+ * a cache line (the embedder's choice) each set of four entries is a line.
  */
 #include "acm/acm_private.h"
 
@@ -23,6 +25,11 @@ static size_t align8(size_t v)
 	return (v + 7u) & ~(size_t)7u;
 }
 
+static size_t align64(size_t v)
+{
+	return (v + 63u) & ~(size_t)63u;
+}
+
 struct ctx_layout {
 	size_t cache, history, running, set_active, total;
 };
@@ -31,9 +38,9 @@ static void ctx_layout(const struct acm_policy *p,
 		       const struct acm_ctx_config *cfg, struct ctx_layout *l)
 {
 	/* Bounded: 2^24 slots and 2^16 types and sets at most. */
-	l->cache = align8(sizeof(struct acm_ctx));
+	l->cache = align64(sizeof(struct acm_ctx));
 	l->history = l->cache +
-		     (size_t)cfg->cache_slots * sizeof(struct acm_cache_slot);
+		     (size_t)cfg->cache_slots * sizeof(struct acm_cache_entry);
 	l->running = l->history + (size_t)p->cw_words * 8u;
 	l->set_active = l->running + align8((size_t)p->n_cw * 4u);
 	l->total = l->set_active + align8((size_t)p->n_cs * 4u);
@@ -77,10 +84,12 @@ enum acm_err acm_ctx_init(struct acm_ctx **out, const struct acm_policy *p,
 	ctx->generation = cfg->generation;
 	ctx->historical = cfg->historical;
 	if (cfg->cache_slots) {
-		ctx->cache = (struct acm_cache_slot *)(base + l.cache);
-		ctx->cache_mask = cfg->cache_slots - 1u;
-		for (i = 0; i < cfg->cache_slots; i++)
-			ctx->cache[i] = (struct acm_cache_slot){ 0 };
+		/* Fewer than four slots: one set of all of them. */
+		ctx->cache = (struct acm_cache_entry *)(base + l.cache);
+		ctx->cache_ways = cfg->cache_slots < ACM_CACHE_WAYS
+					  ? cfg->cache_slots
+					  : ACM_CACHE_WAYS;
+		ctx->cache_set_mask = cfg->cache_slots / ctx->cache_ways - 1u;
 		acm_cache_clear(ctx);
 	}
 	ctx->history = (uint64_t *)(base + l.history);
@@ -106,10 +115,15 @@ uint64_t acm_ctx_generation(const struct acm_ctx *ctx)
 	return ctx ? ctx->generation : 0;
 }
 
+/* Entries keep only the generation's low bits: when those wrap, what the
+ * cache holds could match again, so it is emptied (every 2^42 calls). */
 void acm_ctx_invalidate(struct acm_ctx *ctx)
 {
-	if (ctx)
-		ctx->generation++;
+	if (!ctx)
+		return;
+	ctx->generation++;
+	if (!(ctx->generation & ((1ull << ACM_CACHE_GEN_BITS) - 1u)))
+		acm_cache_clear(ctx);
 }
 
 void acm_stats(const struct acm_ctx *ctx, enum acm_hook hook,

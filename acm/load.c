@@ -4,13 +4,14 @@
  * its indexes, build them in donated memory.
  *
  * The indexes make every decision independent of the number of types:
- *   - per label, the nonzero words of its STE bitset (sharing tests walk the
- *     shorter list and probe the other label's dense words in the blob);
+ *   - per label, a 16-byte STE summary (a signature of its types, their
+ *     number, and where its ascending type list starts), and the lists
+ *     themselves (struct acm_ste_summary says which labels keep one);
  *   - per VM label, its Chinese-Wall types;
- *   - per CW type, the conflict sets holding it, and per set its types;
- *   - the (id, row) pairs sorted by id.
+ *   - per CW type, the conflict sets holding it, and per set its types.
  * Their sizes are sums the validator computes on its single pass, so
  * measure needs no memory and load uses exactly what measure reported.
+ * Lookups by id need nothing built: the blob's ID_INDEX is the index.
  */
 #include "acm/acm_private.h"
 
@@ -39,9 +40,9 @@ static void *take(struct carve *cv, uint64_t n, size_t align)
 
 struct parts {
 	struct acm_policy *pol;
+	struct acm_ste_summary *ste;
+	uint32_t *ste_list;
 	struct acm_label_rt *rt;
-	struct acm_pair *ids;
-	struct acm_sparse_word *ste_sparse;
 	uint32_t *cw_own;
 	uint32_t *type_sets_first;
 	uint32_t *type_sets;
@@ -55,10 +56,10 @@ static void carve_parts(struct carve *cv, const struct acm_layout *lay,
 			struct parts *pt)
 {
 	pt->pol = take(cv, sizeof(struct acm_policy), 8);
+	/* Summaries then lists: what a decision reads, side by side. */
+	pt->ste = take(cv, (uint64_t)lay->n_labels * sizeof(*pt->ste), 8);
+	pt->ste_list = take(cv, lay->n_ste_listed * 4u, 4);
 	pt->rt = take(cv, (uint64_t)lay->n_labels * sizeof(*pt->rt), 8);
-	pt->ids = take(cv, (uint64_t)lay->n_labels * sizeof(*pt->ids), 8);
-	pt->ste_sparse = take(cv, lay->n_ste_sparse * sizeof(*pt->ste_sparse),
-			      8);
 	pt->cw_own = take(cv, lay->n_own * 4u, 4);
 	pt->type_sets_first = take(cv, ((uint64_t)lay->n_cw + 1) * 4u, 4);
 	pt->type_sets = take(cv, lay->n_members * 4u, 4);
@@ -94,25 +95,37 @@ enum acm_err acm_policy_measure(const void *blob, size_t len,
 	return ACM_OK;
 }
 
-static void build_ste_sparse(const struct acm_layout *lay,
-			     const uint8_t *ste_sets, struct parts *pt)
+/* One pass over a row counts its types and builds its signature; a
+ * second fills its list if it keeps one (the count decides). */
+static void build_ste(const struct acm_layout *lay, const uint8_t *ste_sets,
+		      struct parts *pt)
 {
-	uint32_t row, w, n = 0;
-	uint64_t v;
+	uint32_t row, w, t, n, used = 0;
+	const uint8_t *dense;
+	uint64_t v, sig;
 
 	for (row = 0; row < lay->n_labels; row++) {
-		pt->rt[row].ste_first = n;
-		for (w = 0; w < lay->ste_words; w++) {
-			v = acm_le64(ste_sets +
-				     ((size_t)row * lay->ste_words + w) * 8u);
-			if (!v)
-				continue;
-			pt->ste_sparse[n].index = w;
-			pt->ste_sparse[n].reserved = 0;
-			pt->ste_sparse[n].bits = v;
-			n++;
-		}
-		pt->rt[row].ste_n = n - pt->rt[row].ste_first;
+		dense = ste_sets + (size_t)row * lay->ste_words * 8u;
+		n = 0;
+		sig = 0;
+		for (w = 0; w < lay->ste_words; w++)
+			for (v = acm_le64(dense + (size_t)w * 8u); v;
+			     v &= v - 1) {
+				sig |= acm_ste_sig_bit(w * 64u +
+						       acm_ctz64(v));
+				n++;
+			}
+		pt->ste[row].first = used;
+		pt->ste[row].n = n;
+		pt->ste[row].sig = sig;
+		if (!acm_ste_listed(n, lay->ste_words))
+			continue;
+		for (w = 0; w < lay->ste_words; w++)
+			for (v = acm_le64(dense + (size_t)w * 8u); v;
+			     v &= v - 1) {
+				t = w * 64u + acm_ctz64(v);
+				pt->ste_list[used++] = t;
+			}
 	}
 }
 
@@ -171,18 +184,6 @@ static void build_conflict_index(const struct acm_layout *lay,
 	pt->type_sets_first[0] = 0;
 }
 
-static void build_ids(const struct acm_layout *lay, const uint8_t *labels,
-		      struct parts *pt)
-{
-	uint32_t row;
-
-	for (row = 0; row < lay->n_labels; row++) {
-		pt->ids[row].key = acm_le32(labels + (size_t)row * 16u);
-		pt->ids[row].val = row;
-	}
-	acm_sort_pairs(pt->ids, lay->n_labels);
-}
-
 enum acm_err acm_policy_load(const void *blob, size_t len, void *mem,
 			     size_t mem_len, const struct acm_policy **out,
 			     struct acm_load_error *where)
@@ -235,21 +236,21 @@ enum acm_err acm_policy_load(const void *blob, size_t len, void *mem,
 	p->cw_sets = b + lay.off[ACM_SEC_CW_SETS];
 	p->conflicts = b + lay.off[ACM_SEC_CONFLICTS];
 	p->conflict_sets = b + lay.off[ACM_SEC_CONFLICT_SETS];
+	p->id_index = b + lay.off[ACM_SEC_ID_INDEX];
 	p->bootstrap = acm_le32(p->meta +
 				offsetof(struct acm_bin_meta, bootstrap));
 
-	build_ste_sparse(&lay, p->ste_sets, &pt);
+	build_ste(&lay, p->ste_sets, &pt);
 	build_cw_own(&lay, p->cw_sets, &pt);
 	build_conflict_index(&lay, p->conflict_sets, &pt);
-	build_ids(&lay, p->labels, &pt);
+	p->ste = pt.ste;
+	p->ste_list = pt.ste_list;
 	p->rt = pt.rt;
-	p->ste_sparse = pt.ste_sparse;
 	p->cw_own = pt.cw_own;
 	p->type_sets_first = pt.type_sets_first;
 	p->type_sets = pt.type_sets;
 	p->set_first = pt.set_first;
 	p->set_members = pt.set_members;
-	p->ids = pt.ids;
 	p->unlabeled = acm_label_find(p, ACM_LABEL_VM, ACM_UNLABELED);
 	p->inaccessible = acm_label_find(p, ACM_LABEL_RESOURCE,
 					 ACM_INACCESSIBLE);

@@ -50,6 +50,7 @@ void acm_policy_info(const struct acm_policy *p, struct acm_policy_info *info)
 	info->namespace_url =
 		meta_string(p, offsetof(struct acm_bin_meta, namespace_url));
 	info->flags = p->flags;
+	info->meta_flags = flags;
 	info->n_ste_types = p->n_ste;
 	info->n_cw_types = p->n_cw;
 	info->n_labels = p->n_labels;
@@ -172,15 +173,27 @@ acm_row_t acm_label_find(const struct acm_policy *p, enum acm_label_kind kind,
 	return ACM_ROW_NONE;
 }
 
+/* The blob's ID_INDEX lists every row once, ids strictly ascending (the
+ * loader proved it): a binary search over it, nothing copied. */
 acm_row_t acm_label_find_id(const struct acm_policy *p, uint32_t id)
 {
-	size_t pos;
+	uint32_t lo, hi, mid, got;
+	acm_row_t row;
 
 	if (!p)
 		return ACM_ROW_NONE;
-	pos = acm_pairs_lower_bound(p->ids, p->n_labels, id);
-	if (pos < p->n_labels && p->ids[pos].key == id)
-		return p->ids[pos].val;
+	lo = 0, hi = p->n_labels;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		row = acm_le32(p->id_index + (size_t)mid * 4u);
+		got = acm_le32(label_entry(p, row));
+		if (got == id)
+			return row;
+		if (got < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return ACM_ROW_NONE;
 }
 

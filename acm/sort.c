@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * sort.c - sorting (key, value) pairs in place, for the id index, the
- * duplicate-id check and the update's domain index.
+ * sort.c - sorting (key, value) pairs in place, for the update's domain
+ * index.
  *
  * Heapsort: O(n log n) worst case, no recursion and no extra memory, which
- * is what a loader fed by an untrusted blob wants.
+ * is what code fed by a caller's list of any length wants.
  */
 #include "acm/acm_private.h"
 

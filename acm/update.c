@@ -159,15 +159,64 @@ static acm_type_t own_type_in_set(const struct acm_policy *p, acm_row_t row,
 	return ACM_TYPE_NONE;
 }
 
-/* Chinese Wall from scratch: count every domain that keeps a row, then
- * check each against all the others. */
+/*
+ * Domain i's Chinese-Wall conflict with the others (false if none), and
+ * its peer: the first domain that meets the set without i's type, with
+ * its type in the set (*peer SIZE_MAX if the counters name nobody, which
+ * a consistent state does not allow).
+ */
+static bool domain_conflict(const struct state *st, size_t i,
+			    struct acm_cw_conflict *c, size_t *peer,
+			    acm_type_t *peer_type)
+{
+	const struct acm_policy *p = st->p;
+	acm_type_t u;
+	size_t j;
+
+	*peer = SIZE_MAX;
+	*peer_type = ACM_TYPE_NONE;
+	if (st->rows[i] == ACM_ROW_NONE ||
+	    !acm_cw_find_conflict(p, &st->cw, st->rows[i], true, c))
+		return false;
+	for (j = 0; j < st->n_doms; j++) {
+		if (j == i || st->rows[j] == ACM_ROW_NONE ||
+		    acm_bit(acm_cw_dense(p, st->rows[j]), c->own))
+			continue;
+		u = own_type_in_set(p, st->rows[j], c->set);
+		if (u != ACM_TYPE_NONE) {
+			*peer = j;
+			*peer_type = u;
+			break;
+		}
+	}
+	return true;
+}
+
+/* Domain i's side of a blocker: it and its labels, then the peer. */
+static void conflict_sides(const struct state *st, struct acm_blocker *b,
+			   size_t i, acm_type_t t, size_t j, acm_type_t u)
+{
+	b->domid = st->doms[i].domid;
+	b->old_label = st->doms[i].label;
+	b->new_label = st->rows[i];
+	b->type_a = t;
+	b->type_b = u;
+	b->peer_domid = j == SIZE_MAX ? UINT32_MAX : st->doms[j].domid;
+}
+
+/*
+ * Chinese Wall from scratch: count every domain that keeps a row, then
+ * check each against all the others.  Both domains of a conflicting pair
+ * find it; it is reported once, by whichever comes first in the list, as
+ * (lower domid, higher domid) with each side's type.
+ */
 static void check_chwall(struct state *st)
 {
 	const struct acm_policy *p = st->p;
-	struct acm_cw_conflict c;
+	struct acm_cw_conflict c, cj;
 	struct acm_blocker b;
-	acm_type_t u;
-	size_t i, j;
+	acm_type_t u, uj;
+	size_t i, j, k;
 
 	if (!(p->flags & ACM_BIN_F_CHWALL))
 		return;
@@ -179,29 +228,22 @@ static void check_chwall(struct state *st)
 		if (st->rows[i] != ACM_ROW_NONE)
 			acm_cw_account(p, &st->cw, st->rows[i], true);
 	for (i = 0; i < st->n_doms; i++) {
-		if (st->rows[i] == ACM_ROW_NONE ||
-		    !acm_cw_find_conflict(p, &st->cw, st->rows[i], true, &c))
+		if (!domain_conflict(st, i, &c, &j, &u))
+			continue;
+		/* Reported already from the peer's side? */
+		if (j != SIZE_MAX && j < i &&
+		    domain_conflict(st, j, &cj, &k, &uj) && k == i &&
+		    cj.set == c.set)
 			continue;
 		b = blocker(ACM_B_CHWALL_CONFLICT);
-		b.domid = st->doms[i].domid;
-		b.old_label = st->doms[i].label;
-		b.new_label = st->rows[i];
-		b.type_a = c.own;
-		b.type_b = c.other;
 		b.set = c.set;
 		b.hook = ACM_HOOK_DOMAIN_CREATE;
-		/* The peer: a domain that meets the set without type_a. */
-		for (j = 0; j < st->n_doms; j++) {
-			if (j == i || st->rows[j] == ACM_ROW_NONE ||
-			    acm_bit(acm_cw_dense(p, st->rows[j]), c.own))
-				continue;
-			u = own_type_in_set(p, st->rows[j], c.set);
-			if (u != ACM_TYPE_NONE) {
-				b.peer_domid = st->doms[j].domid;
-				b.type_b = u;
-				break;
-			}
-		}
+		if (j == SIZE_MAX)
+			conflict_sides(st, &b, i, c.own, j, c.other);
+		else if (st->doms[i].domid < st->doms[j].domid)
+			conflict_sides(st, &b, i, c.own, j, u);
+		else
+			conflict_sides(st, &b, j, u, i, c.own);
 		report(st->bl, &b);
 	}
 }
@@ -307,12 +349,34 @@ static enum acm_err check_input(const struct acm_policy *p,
 
 /* -------------------------------------------------------------- update */
 
+/*
+ * The DEFAULT policy, recognised by its shape as Xen's is_default_policy
+ * did (reference/acm.md §3.5), not by its name alone: a name is all a
+ * policy needs to skip the replay and rollback checks below, and any policy
+ * may be called DEFAULT.  The shape is what makes the exemption harmless:
+ * no conflict sets, no VM label but the bootstrap label and __UNLABELED__,
+ * no resource label but __UNLABELED__ and __INACCESSIBLE__ - nothing that
+ * an old or replayed version could grant that a fresh host does not.
+ */
 static bool is_default(const struct acm_policy *p)
 {
 	struct acm_policy_info info;
+	const char *name;
+	acm_row_t r;
 
 	acm_policy_info(p, &info);
-	return acm_strcmp(info.name, "DEFAULT") == 0;
+	if (acm_strcmp(info.name, "DEFAULT") != 0 || p->n_cs != 0)
+		return false;
+	for (r = 0; r < p->n_vm; r++)
+		if (r != p->bootstrap && r != p->unlabeled)
+			return false;
+	for (r = p->n_vm; r < p->n_labels; r++) {
+		name = acm_label_name(p, r);
+		if (acm_strcmp(name, ACM_UNLABELED) != 0 &&
+		    acm_strcmp(name, ACM_INACCESSIBLE) != 0)
+			return false;
+	}
+	return true;
 }
 
 /* FromPolicy names the running policy and its exact version, and the new
@@ -440,6 +504,40 @@ enum acm_err acm_update_validate(const struct acm_policy *old,
 /* ------------------------------------------------------------- relabel */
 
 /*
+ * dom0 runs the backends and the toolstack of every domain, and its label
+ * is what "may this label run on this host" is asked against (host
+ * authorization): a relabel of dom0 to a label that lacks some running
+ * domain's STE type would partition the host under that domain.  Xen's
+ * tools enforced it (reference/acm.md §4.4); here it is the engine's rule.
+ * A domain whose label has no STE type needs nothing covered.
+ */
+static void check_dom0_covers(struct state *st, size_t dom0)
+{
+	const struct acm_policy *p = st->p;
+	struct acm_verdict v;
+	struct acm_blocker b;
+	size_t i;
+
+	if (!(p->flags & ACM_BIN_F_STE))
+		return;
+	for (i = 0; i < st->n_doms; i++) {
+		if (i == dom0)
+			continue;
+		acm_ste_authorize(p, st->rows[dom0], st->rows[i], &v);
+		if (v.reason != ACM_R_NOT_SUPERSET)
+			continue;
+		b = blocker(ACM_B_BOOTSTRAP);
+		b.domid = st->doms[dom0].domid;
+		b.peer_domid = st->doms[i].domid;
+		b.old_label = st->doms[dom0].label;
+		b.new_label = st->rows[dom0];
+		b.type_a = v.type_a;
+		b.hook = ACM_HOOK_HOST_AUTHORIZE;
+		report(st->bl, &b);
+	}
+}
+
+/*
  * The same checks under the current policy, with one domain's row
  * replaced.  In historical mode the domain also carries what it has seen:
  * its new label may not hold a type that history, or its own old label,
@@ -492,6 +590,8 @@ enum acm_err acm_relabel_validate(const struct acm_ctx *ctx,
 	for (i = 0; i < n_doms; i++)
 		st.rows[i] = i == target ? new_label : doms[i].label;
 
+	if (domid == 0)
+		check_dom0_covers(&st, target);
 	if ((p->flags & ACM_BIN_F_CHWALL) && ctx->historical) {
 		for (i = 0; i < p->cw_words; i++)
 			st.words[i] = ctx->history[i];

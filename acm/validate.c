@@ -6,8 +6,9 @@
  * that they cannot disagree.
  *
  * No memory is available here (measure has none), so every check is a
- * pass over the blob with O(1) state, except the duplicate-id check, which
- * works in blocks on a small stack array (see first_duplicate_id).
+ * pass over the blob with O(1) state.  That includes label ids being
+ * unique: the blob carries its own proof, the ID_INDEX section (see
+ * check_id_index).
  */
 #include "acm/acm_private.h"
 
@@ -265,6 +266,12 @@ static enum acm_err check_sizes(const uint8_t *blob, struct acm_layout *lay,
 	if (!err && lay->count[ACM_SEC_CONFLICT_SETS] != lay->n_cs)
 		err = fail(where, ACM_E_SECTION_SIZE,
 			   entry_off(ACM_SEC_CONFLICT_SETS, 12));
+	if (!err)
+		err = check_array(lay, ACM_SEC_ID_INDEX, 4, lay->n_labels,
+				  where);
+	if (!err && lay->count[ACM_SEC_ID_INDEX] != lay->n_labels)
+		err = fail(where, ACM_E_SECTION_SIZE,
+			   entry_off(ACM_SEC_ID_INDEX, 12));
 	return err;
 }
 
@@ -427,9 +434,6 @@ static enum acm_err check_types(const uint8_t *blob,
 
 /* -------------------------------------------------------------- labels */
 
-/* Ids compared per block of rows; 1 KiB of stack. */
-#define DUP_BLOCK 128u
-
 /* Row `row`'s id; rows are below the count, whose size check_sizes has
  * matched, so the read succeeds (0, never a valid id, if it did not). */
 static uint32_t label_id(const struct acm_cursor *labels, uint32_t row)
@@ -440,48 +444,6 @@ static uint32_t label_id(const struct acm_cursor *labels, uint32_t row)
 	if (acm_cur_seek(&c, (size_t)row * sizeof(struct acm_bin_label)))
 		(void)acm_cur_u32(&c, &id);
 	return id;
-}
-
-/*
- * The first row in [0, limit) whose id an earlier row already has, or
- * ACM_ROW_NONE.  Without memory to sort all ids, rows are taken in blocks
- * of DUP_BLOCK: a block is sorted on the stack, then every earlier row is
- * looked up in it.  O(n^2 / DUP_BLOCK * log DUP_BLOCK) in all, about
- * 10^8 cheap steps for the largest policy and nothing for common ones.
- */
-static acm_row_t first_duplicate_id(const struct acm_cursor *labels,
-				    uint32_t limit)
-{
-	struct acm_pair block[DUP_BLOCK];
-	uint32_t start, m, k, j, id;
-	acm_row_t best;
-	size_t pos;
-
-	for (start = 0; start < limit; start += m) {
-		m = limit - start < DUP_BLOCK ? limit - start : DUP_BLOCK;
-		for (k = 0; k < m; k++) {
-			block[k].key = label_id(labels, start + k);
-			block[k].val = start + k;
-		}
-		acm_sort_pairs(block, m);
-		best = ACM_ROW_NONE;
-		/* Within the block, all but the first of equal ids repeat. */
-		for (k = 1; k < m; k++)
-			if (block[k].key == block[k - 1].key &&
-			    block[k].val < best)
-				best = block[k].val;
-		/* And the first of a run repeats an id of an earlier block. */
-		for (j = 0; j < start; j++) {
-			id = label_id(labels, j);
-			pos = acm_pairs_lower_bound(block, m, id);
-			if (pos < m && block[pos].key == id &&
-			    block[pos].val < best)
-				best = block[pos].val;
-		}
-		if (best != ACM_ROW_NONE)
-			return best;
-	}
-	return ACM_ROW_NONE;
 }
 
 /* The row at the cursor (which it passes); `base` is its blob offset. */
@@ -520,51 +482,47 @@ static enum acm_err check_label_row(struct acm_cursor *c, uint32_t base,
 	return ACM_OK;
 }
 
+/* Every row on its own; that ids are unique is check_id_index's job. */
 static enum acm_err check_labels(const uint8_t *blob, struct acm_layout *lay,
 				 const struct pool *pl,
 				 struct acm_load_error *where)
 {
 	struct acm_cursor c = section(blob, lay, ACM_SEC_LABELS);
-	const struct acm_cursor rows = c;
 	uint32_t base = lay->off[ACM_SEC_LABELS];
 	uint32_t prev_name[3] = { 0, 0, 0 }; /* by kind; names are never 0 */
-	struct acm_load_error row_fault = { ACM_OK, 0 };
 	bool seen_res = false;
-	acm_row_t row, dup;
+	enum acm_err err;
+	acm_row_t row;
 
 	lay->n_vm = 0;
 	for (row = 0; row < lay->n_labels; row++) {
-		if (check_label_row(&c, base + row * 16u, pl, &seen_res,
-				    prev_name, &row_fault))
-			break;
+		err = check_label_row(&c, base + row * 16u, pl, &seen_res,
+				      prev_name, where);
+		if (err)
+			return err;
 		lay->n_vm += !seen_res;
 	}
-	/* A row's duplicate id is its last check: it reports only if no
-	 * earlier row and no other check of its own row failed. */
-	dup = first_duplicate_id(&rows, row);
-	if (dup != ACM_ROW_NONE)
-		return fail(where, ACM_E_LABEL, base + dup * 16u);
-	if (row_fault.err)
-		return fail(where, row_fault.err, row_fault.offset);
 	return ACM_OK;
 }
 
 /* ------------------------------------------------------------- bitsets */
 
 /* Label bitsets: no bit at or beyond n_bits, none at all where `empty`
- * (resource labels' Chinese-Wall sets). */
+ * (resource labels' Chinese-Wall sets).  Counts on the way what the
+ * loader's type lists will hold. */
 static enum acm_err check_label_sets(const uint8_t *blob,
 				     struct acm_layout *lay, uint32_t id,
 				     uint32_t n_bits, uint32_t words,
 				     struct acm_load_error *where)
 {
 	struct acm_cursor c = section(blob, lay, id);
-	uint32_t base = lay->off[id], row, w, at;
+	uint32_t base = lay->off[id], row, w, at, n;
 	uint64_t v, last_mask = acm_word_mask(n_bits, words ? words - 1 : 0);
 	bool empty;
 
 	for (row = 0; row < lay->n_labels; row++) {
 		empty = id == ACM_SEC_CW_SETS && row >= lay->n_vm;
+		n = 0;
 		for (w = 0; w < words; w++) {
 			at = base + (uint32_t)c.pos;
 			if (!acm_cur_u64(&c, &v))
@@ -573,11 +531,12 @@ static enum acm_err check_label_sets(const uint8_t *blob,
 				continue;
 			if (empty || (w == words - 1 && (v & ~last_mask)))
 				return fail(where, ACM_E_BITSET, at);
-			if (id == ACM_SEC_STE_SETS)
-				lay->n_ste_sparse++;
-			else
-				lay->n_own += acm_popcount64(v);
+			n += acm_popcount64(v);
 		}
+		if (id == ACM_SEC_CW_SETS)
+			lay->n_own += n;
+		else if (acm_ste_listed(n, words))
+			lay->n_ste_listed += n;
 	}
 	return ACM_OK;
 }
@@ -644,6 +603,50 @@ static enum acm_err check_conflict_sets(const uint8_t *blob,
 	return ACM_OK;
 }
 
+/* ------------------------------------------------------------ id index */
+
+/*
+ * ID_INDEX holds n_labels rows such that the ids of row[0], row[1], ...
+ * strictly increase.  Checking that takes one pass and no memory, and it
+ * proves what a sort would: n strictly increasing values are n distinct
+ * ids, so no two of the rows named share an id; and since each of the n
+ * rows named has one id, distinct ids mean distinct rows, so the index
+ * names every row of [0, n) exactly once - every label's id is unique.
+ * Then acm_label_find_id binary-searches the index in the blob.
+ *
+ * A fault is reported at the index entry where the order breaks, except
+ * when two different rows of equal id meet: then the labels themselves are
+ * wrong (a duplicate id) and the later of the two rows' id field reports.
+ * So with several duplicates, the one of the lowest id wins.
+ */
+static enum acm_err check_id_index(const uint8_t *blob,
+				   const struct acm_layout *lay,
+				   struct acm_load_error *where)
+{
+	struct acm_cursor c = section(blob, lay, ACM_SEC_ID_INDEX);
+	const struct acm_cursor labels = section(blob, lay, ACM_SEC_LABELS);
+	uint32_t base = lay->off[ACM_SEC_ID_INDEX], i, row, id;
+	uint32_t prev_row = 0, prev_id = 0; /* ids are never 0 */
+
+	for (i = 0; i < lay->n_labels; i++) {
+		if (!acm_cur_u32(&c, &row))
+			return short_section(where, ACM_SEC_ID_INDEX);
+		if (row >= lay->n_labels)
+			return fail(where, ACM_E_LABEL, base + 4 * i);
+		id = label_id(&labels, row);
+		if (id == prev_id && row != prev_row)
+			return fail(where, ACM_E_LABEL,
+				    lay->off[ACM_SEC_LABELS] +
+					    (row > prev_row ? row : prev_row) *
+						    16u);
+		if (id <= prev_id)
+			return fail(where, ACM_E_LABEL, base + 4 * i);
+		prev_row = row;
+		prev_id = id;
+	}
+	return ACM_OK;
+}
+
 /* ---------------------------------------------------------------- all */
 
 enum acm_err acm_validate(const uint8_t *blob, size_t len,
@@ -680,6 +683,8 @@ enum acm_err acm_validate(const uint8_t *blob, size_t len,
 		err = check_conflicts(blob, lay, &pl, where);
 	if (!err)
 		err = check_conflict_sets(blob, lay, where);
+	if (!err)
+		err = check_id_index(blob, lay, where);
 	if (err)
 		return err;
 

@@ -44,6 +44,12 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
 static uint64_t align8(uint64_t v)
 {
 	return (v + 7) & ~(uint64_t)7;
@@ -404,6 +410,8 @@ static bool plan(struct emitter *e, struct layout *L)
 	L->count[ACM_SEC_CONFLICTS] = e->n_sets;
 	L->size[ACM_SEC_CONFLICT_SETS] = 8 * (uint64_t)L->cw_words * e->n_sets;
 	L->count[ACM_SEC_CONFLICT_SETS] = e->n_sets;
+	L->size[ACM_SEC_ID_INDEX] = 4 * (uint64_t)e->n_labels;
+	L->count[ACM_SEC_ID_INDEX] = e->n_labels;
 
 	pos = sizeof(struct acm_bin_header) +
 	      ACM_SEC_COUNT * sizeof(struct acm_bin_section);
@@ -555,6 +563,40 @@ static bool write_set(uint8_t *words, const struct emitter *e,
 	return true;
 }
 
+struct id_row {
+	uint32_t id, row;
+};
+
+static int id_row_cmp(const void *a, const void *b)
+{
+	const struct id_row *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* ID_INDEX: the rows in increasing id order (ids are unique: idset). */
+static bool write_id_index(uint8_t *b, const struct emitter *e,
+			   const struct layout *L)
+{
+	const uint8_t *rows = b + L->off[ACM_SEC_LABELS];
+	uint8_t *index = b + L->off[ACM_SEC_ID_INDEX];
+	struct id_row *v;
+	size_t r;
+
+	v = malloc((e->n_labels ? e->n_labels : 1) * sizeof(*v));
+	if (!v)
+		return oom(e);
+	for (r = 0; r < e->n_labels; r++) {
+		v[r].id = get32(rows + r * sizeof(struct acm_bin_label));
+		v[r].row = (uint32_t)r;
+	}
+	qsort(v, e->n_labels, sizeof(*v), id_row_cmp);
+	for (r = 0; r < e->n_labels; r++)
+		put32(index + 4 * r, v[r].row);
+	free(v);
+	return true;
+}
+
 static bool write_labels(uint8_t *b, const struct emitter *e,
 			 const struct layout *L)
 {
@@ -666,7 +708,8 @@ int polc_emit(const struct polc_policy *p, uint8_t **blob, size_t *len,
 		goto out;
 	write_type_list(b + L.off[ACM_SEC_STE_TYPES], &e, e.ste, e.n_ste);
 	write_type_list(b + L.off[ACM_SEC_CW_TYPES], &e, e.cw, e.n_cw);
-	if (!write_labels(b, &e, &L) || !write_conflicts(b, &e, &L))
+	if (!write_labels(b, &e, &L) || !write_conflicts(b, &e, &L) ||
+	    !write_id_index(b, &e, &L))
 		goto out;
 	if (sha256(b, (size_t)L.trailer, b + L.trailer) != 0)
 		goto sha_failed;

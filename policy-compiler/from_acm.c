@@ -3,12 +3,10 @@
  * from_acm.c - rebuild a struct polc_policy from a loaded binary policy.
  *
  * The binary keeps everything the canonical text (and so the source hash)
- * is made of, except one thing the engine does not export: whether each
- * component element carried priority="PrimaryPolicyComponent".  Rather
- * than reach into the blob behind the engine's back, we try the few
- * possible combinations and keep the one whose canonical hash equals the
- * source hash the compiler embedded.  That also proves the rebuilt model
- * means exactly what the source meant.
+ * is made of, the priority="PrimaryPolicyComponent" attributes included
+ * (META flags, acm_policy_info.meta_flags), so the model is rebuilt field
+ * by field; hvsec-polc checks its canonical hash against the source hash
+ * the compiler embedded.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -90,6 +88,9 @@ static int fill_types(const struct acm_policy *ap,
 
 	out->has_ste = (in->flags & ACM_BIN_F_STE) != 0;
 	out->has_cw = (in->flags & ACM_BIN_F_CHWALL) != 0;
+	/* The loader refuses a priority flag without its component. */
+	out->ste_priority = (in->meta_flags & ACM_META_F_STE_PRIORITY) != 0;
+	out->cw_priority = (in->meta_flags & ACM_META_F_CW_PRIORITY) != 0;
 	if (names_reserve(&out->ste_types, in->n_ste_types) ||
 	    names_reserve(&out->cw_types, in->n_cw_types))
 		return -1;
@@ -189,44 +190,6 @@ static int fill_labels(const struct acm_policy *ap,
 	return 0;
 }
 
-static bool hash_matches(const struct polc_policy *p, const uint8_t *want)
-{
-	uint8_t got[ACM_SHA256_LEN];
-	char *text = NULL;
-	size_t len = 0;
-	bool same;
-
-	if (polc_canonical(p, &text, &len))
-		return false;
-	acm_sha256(text, len, got);
-	free(text);
-	same = memcmp(got, want, sizeof(got)) == 0;
-	return same;
-}
-
-/*
- * Recover the two priority flags from the source hash.  When no
- * combination matches (a blob from another writer) the flags stay clear,
- * which is what Xen's tools effectively did with them anyway.
- */
-static void recover_priorities(struct polc_policy *out, const uint8_t *want)
-{
-	unsigned combo;
-
-	for (combo = 0; combo < 4; combo++) {
-		bool ste = combo & 1, cw = combo & 2;
-
-		if ((ste && !out->has_ste) || (cw && !out->has_cw))
-			continue;
-		out->ste_priority = ste;
-		out->cw_priority = cw;
-		if (hash_matches(out, want))
-			return;
-	}
-	out->ste_priority = false;
-	out->cw_priority = false;
-}
-
 int polc_from_acm(const struct acm_policy *ap, struct polc_policy *out)
 {
 	struct acm_policy_info in;
@@ -243,7 +206,6 @@ int polc_from_acm(const struct acm_policy *ap, struct polc_policy *out)
 		errno = ENOMEM;
 		goto out;
 	}
-	recover_priorities(out, in.source_sha256);
 	ret = 0;
 out:
 	if (ret)

@@ -598,7 +598,6 @@ static const char *kind_title(enum acm_label_kind k)
 static void dump_header(const struct blob *b)
 {
 	const struct acm_policy_info *in = &b->info;
-	struct polc_policy model;
 
 	printf("file: %s (%zu bytes)\n", b->path, b->len);
 	printf("policy: %s\n", in->name);
@@ -628,14 +627,12 @@ static void dump_header(const struct blob *b)
 	       in->flags & ACM_BIN_F_STE ? "STE" : "",
 	       (in->flags & ACM_BIN_F_ALL) == ACM_BIN_F_ALL ? ", " : "",
 	       in->flags & ACM_BIN_F_CHWALL ? "CHWALL" : "");
-	/* The priority attribute is informational; the engine does not
-	 * export it, the rebuilt model recovers it from the source hash. */
-	if (polc_from_acm(b->p, &model) == 0) {
-		if (model.ste_priority || model.cw_priority)
-			printf("primary component: %s\n",
-			       model.ste_priority ? "STE" : "CHWALL");
-		polc_policy_free(&model);
-	}
+	/* The priority attribute is informational (META flags). */
+	if (in->meta_flags &
+	    (ACM_META_F_STE_PRIORITY | ACM_META_F_CW_PRIORITY))
+		printf("primary component: %s\n",
+		       in->meta_flags & ACM_META_F_STE_PRIORITY ? "STE"
+								: "CHWALL");
 }
 
 static int run_dump(struct args *a)
@@ -1508,23 +1505,6 @@ static const char *cw_set_name(const struct update_state *u, uint32_t set)
 		       : acm_conflict_set_name(u->new_b.p, set);
 }
 
-/* The engine reports a Chinese-Wall conflict once per domain caught in
- * it, so a pair shows up twice; users want each pair once. */
-static bool is_mirror(const struct acm_blocker *blk, size_t i)
-{
-	const struct acm_blocker *k = &blk[i];
-	size_t j;
-
-	if (k->kind != ACM_B_CHWALL_CONFLICT || k->peer_domid == UINT32_MAX)
-		return false;
-	for (j = 0; j < i; j++)
-		if (blk[j].kind == ACM_B_CHWALL_CONFLICT &&
-		    blk[j].domid == k->peer_domid &&
-		    blk[j].peer_domid == k->domid && blk[j].set == k->set)
-			return true;
-	return false;
-}
-
 static const char *dom_label(const struct update_state *u, uint32_t domid)
 {
 	const struct acm_domain_ref *d = find_dom(u, domid);
@@ -1711,8 +1691,7 @@ static int update_validate(struct update_state *u, bool explain)
 		goto out;
 	}
 	for (i = 0; i < n_blk; i++)
-		if (!is_mirror(blk, i))
-			say_blocker(u, &blk[i]);
+		say_blocker(u, &blk[i]);
 	ret = EXIT_NO;
 out:
 	free(blk);

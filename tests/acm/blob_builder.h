@@ -7,10 +7,12 @@
  * A policy is described with names, type lists being space-separated
  * strings ("Blue Red"); the builder sorts types, labels and conflict sets,
  * builds the string pool, numbers label ids as §1.6 says, lays out the
- * sections and seals the trailer.  It writes what it is told, even when
- * that is invalid (a resource label with Chinese-Wall types, a name with a
- * ':'), so tests can reach every content check; byte-level corruptions are
- * done on the result with bb_put*() and bb_reseal().
+ * sections, writes the id index and seals the trailer.  It writes what it
+ * is told, even when that is invalid (a resource label with Chinese-Wall
+ * types, a name with a ':'), so tests can reach every content check;
+ * byte-level corruptions are done on the result with bb_put*(), then
+ * bb_reindex() (after changing ids, to keep the index consistent with
+ * them) and bb_reseal().
  *
  * Header-only, all static: include it in one test file.
  */
@@ -128,6 +130,47 @@ static BB_UNUSED uint32_t bb_sec_off(const uint8_t *b, uint32_t id)
 static BB_UNUSED uint32_t bb_sec_size(const uint8_t *b, uint32_t id)
 {
 	return bb_get32(b, 64 + (id - 1) * 16 + 8);
+}
+
+static BB_UNUSED uint32_t bb_sec_count(const uint8_t *b, uint32_t id)
+{
+	return bb_get32(b, 64 + (id - 1) * 16 + 12);
+}
+
+/* (id, row) of one label, for sorting the id index. */
+struct bb_id_row {
+	uint32_t id, row;
+};
+
+static BB_UNUSED int bb_cmp_id_row(const void *a, const void *b)
+{
+	const struct bb_id_row *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Rewrites ID_INDEX (section 10) from the ids in LABELS (section 5): rows
+ * by id, equal ids (a corrupted blob) by row.  Does not reseal. */
+static BB_UNUSED void bb_reindex(uint8_t *b)
+{
+	uint32_t labels = bb_sec_off(b, 5), index = bb_sec_off(b, 10);
+	uint32_t n = bb_sec_count(b, 5), i;
+	struct bb_id_row *v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v) {
+		fprintf(stderr, "blob_builder: out of memory\n");
+		exit(2);
+	}
+	for (i = 0; i < n; i++) {
+		v[i].id = bb_get32(b, labels + 16 * i);
+		v[i].row = i;
+	}
+	qsort(v, n, sizeof(*v), bb_cmp_id_row);
+	for (i = 0; i < n; i++)
+		bb_put32(b, index + 4 * i, v[i].row);
+	free(v);
 }
 
 /* §1.6: the stable id seed of a label. */
@@ -297,7 +340,7 @@ static BB_UNUSED uint8_t *bb_build(const struct bb_policy *pol, size_t *len)
 	struct bb_sorted_label *labels;
 	struct bb_conflict *cs;
 	uint32_t *offs, n_vm = 0, boot = 0;
-	size_t off[10], size[10], count[10], pool_len, ste_words, cw_words;
+	size_t off[11], size[11], count[11], pool_len, ste_words, cw_words;
 	size_t i, j, total, n_labels = pol->n_labels, n_cs = pol->n_conflicts;
 	uint8_t *b;
 
@@ -380,8 +423,9 @@ static BB_UNUSED uint8_t *bb_build(const struct bb_policy *pol, size_t *len)
 	size[7] = 8 * cw_words * n_labels, count[7] = n_labels;
 	size[8] = 8 * n_cs, count[8] = n_cs;
 	size[9] = 8 * cw_words * n_cs, count[9] = n_cs;
-	total = 64 + 9 * 16;
-	for (i = 1; i <= 9; i++) {
+	size[10] = 4 * n_labels, count[10] = n_labels;
+	total = 64 + 10 * 16;
+	for (i = 1; i <= 10; i++) {
 		off[i] = bb_round8(total);
 		total = off[i] + size[i];
 	}
@@ -394,11 +438,11 @@ static BB_UNUSED uint8_t *bb_build(const struct bb_policy *pol, size_t *len)
 	bb_put32(b, 8, (uint32_t)total);
 	bb_put32(b, 12, (pol->has_ste ? ACM_BIN_F_STE : 0) |
 				(pol->has_cw ? ACM_BIN_F_CHWALL : 0));
-	bb_put32(b, 16, 9);
+	bb_put32(b, 16, 10);
 	bb_put32(b, 20, 64);
 	/* A recognisable stand-in for the canonical-text hash. */
 	bb_sha256(pol->name, strlen(pol->name), b + 32);
-	for (i = 1; i <= 9; i++) {
+	for (i = 1; i <= 10; i++) {
 		bb_put32(b, 64 + (i - 1) * 16, (uint32_t)i);
 		bb_put32(b, 64 + (i - 1) * 16 + 4, (uint32_t)off[i]);
 		bb_put32(b, 64 + (i - 1) * 16 + 8, (uint32_t)size[i]);
@@ -453,6 +497,7 @@ static BB_UNUSED uint8_t *bb_build(const struct bb_policy *pol, size_t *len)
 		bb_put32(b, off[8] + 8 * i, bb_str(&pool, offs, cs[i].name));
 		bb_bits(b + off[9] + 8 * cw_words * i, &cw, cs[i].types);
 	}
+	bb_reindex(b);
 	bb_reseal(b, total);
 
 	free(offs);
@@ -550,6 +595,25 @@ static BB_UNUSED const struct bb_policy bb_xmupdate = {
 	.cw_types = "SystemManagement GREEN red __UNLABELED__",
 	.conflicts = bb_xmupdate_conflicts, .n_conflicts = 1,
 	.labels = bb_xmupdate_labels, .n_labels = 8,
+	.bootstrap = "SystemManagement",
+};
+
+/* The DEFAULT policy (policies/default.xml, reference/acm.md §3.5): the
+ * shape acm_update_validate exempts from the FromPolicy/Version rules. */
+static BB_UNUSED const struct bb_label bb_default_labels[] = {
+	{ "SystemManagement", ACM_LABEL_VM, "SystemManagement __UNLABELED__",
+	  "SystemManagement", NULL },
+	{ "__UNLABELED__", ACM_LABEL_VM, "__UNLABELED__", "__UNLABELED__",
+	  NULL },
+	{ "__UNLABELED__", ACM_LABEL_RESOURCE, "__UNLABELED__", NULL, NULL },
+};
+static BB_UNUSED const struct bb_policy bb_default = {
+	.name = "DEFAULT",
+	.has_version = true, .major = 1, .minor = 0,
+	.has_ste = true, .has_cw = true,
+	.ste_types = "SystemManagement __UNLABELED__",
+	.cw_types = "SystemManagement __UNLABELED__",
+	.labels = bb_default_labels, .n_labels = 3,
 	.bootstrap = "SystemManagement",
 };
 

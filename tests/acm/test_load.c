@@ -6,12 +6,13 @@
  * every single-byte change and every truncation is refused, never a crash.
  *
  * The toy policy (reference/acm.md §1.3) as the builder lays it out:
- *   STRINGS 208 (40 bytes: "" Admin BR Blue BlueDisk Red RedDisk toy at
- *   0 1 7 10 15 24 28 36), META 248, STE_TYPES 312 (12, padding to 328),
- *   CW_TYPES 328, LABELS 344 (rows Admin Blue Red BlueDisk RedDisk),
- *   STE_SETS 424, CW_SETS 464, CONFLICTS 504, CONFLICT_SETS 512, trailer
- *   520, total 552.  Offsets below are written relative to sections so that
- *   they read as "which field".
+ *   STRINGS 224 (40 bytes: "" Admin BR Blue BlueDisk Red RedDisk toy at
+ *   0 1 7 10 15 24 28 36), META 264, STE_TYPES 328 (12, padding to 344),
+ *   CW_TYPES 344, LABELS 360 (rows Admin Blue Red BlueDisk RedDisk, ids
+ *   0x725536e4 0x5e1bcb7a 0x4561cb95 0x1a59a461 0x4c23d25a), STE_SETS 440,
+ *   CW_SETS 480, CONFLICTS 520, CONFLICT_SETS 528, ID_INDEX 536 (rows
+ *   3 2 4 1 0, padding to 560), trailer 560, total 592.  Offsets below are
+ *   written relative to sections so that they read as "which field".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 #include "tests/acm/blob_builder.h"
 #include "tests/harness.h"
 
-#define TRAILER 10u /* pseudo section: the trailer hash */
+#define TRAILER 11u /* pseudo section: the trailer hash */
 #define ENT(id, field) (64u + 16u * ((id) - 1u) + (field))
 #define ROW(r, field) (16u * (r) + (field))
 
@@ -85,7 +86,7 @@ static void test_valid_toy(void)
 	size_t need = 0;
 	void *mem;
 
-	TH_CHECK(toy_len == 552, "toy blob is 552 bytes (%zu)", toy_len);
+	TH_CHECK(toy_len == 592, "toy blob is 592 bytes (%zu)", toy_len);
 	TH_CHECK(acm_policy_measure(toy_blob, toy_len, &need, &where) ==
 		 ACM_OK && where.err == ACM_OK && where.offset == 0,
 		 "toy measures");
@@ -214,7 +215,7 @@ static void test_args(void)
 /* ------------------------------------------------------- corruptions */
 
 struct patch {
-	uint32_t sec;   /* 0: absolute, 1..9: section, TRAILER */
+	uint32_t sec;   /* 0: absolute, 1..10: section, TRAILER */
 	uint32_t delta;
 	uint32_t width; /* 1, 2, 4, 8, or 9: xor a byte; 0 ends the list */
 	uint64_t value;
@@ -236,8 +237,8 @@ static const struct corrupt_case corrupt_cases[] = {
 	{ "format major 2", { P(0, 4, 2, 2) }, false, ACM_E_VERSION, 0, 4 },
 	{ "format major 0", { P(0, 4, 2, 0) }, false, ACM_E_VERSION, 0, 4 },
 	{ "format minor 1", { P(0, 6, 2, 1) }, false, ACM_E_VERSION, 0, 6 },
-	{ "total_len short", { P(0, 8, 4, 544) }, false, ACM_E_LENGTH, 0, 8 },
-	{ "total_len odd", { P(0, 8, 4, 551) }, false, ACM_E_LENGTH, 0, 8 },
+	{ "total_len short", { P(0, 8, 4, 584) }, false, ACM_E_LENGTH, 0, 8 },
+	{ "total_len odd", { P(0, 8, 4, 591) }, false, ACM_E_LENGTH, 0, 8 },
 	{ "total_len huge", { P(0, 8, 4, 0x80000000u) }, false, ACM_E_LENGTH,
 	  0, 8 },
 	{ "label byte, not resealed", { P(5, 4, 1, 0x77) }, false, ACM_E_HASH,
@@ -253,7 +254,8 @@ static const struct corrupt_case corrupt_cases[] = {
 	  24 },
 	{ "header reserved[1]", { P(0, 28, 4, 1) }, true, ACM_E_HEADER, 0,
 	  28 },
-	{ "section_count 8", { P(0, 16, 4, 8) }, true, ACM_E_HEADER, 0, 16 },
+	{ "section_count 9 (no id index)", { P(0, 16, 4, 9) }, true,
+	  ACM_E_HEADER, 0, 16 },
 	{ "section_table 72", { P(0, 20, 4, 72) }, true, ACM_E_HEADER, 0,
 	  20 },
 	/* section table */
@@ -265,10 +267,16 @@ static const struct corrupt_case corrupt_cases[] = {
 	  ACM_E_SECTION, 0, ENT(2, 4) },
 	{ "strings offset unaligned", { P(0, ENT(1, 4), 4, 209) }, true,
 	  ACM_E_SECTION, 0, ENT(1, 4) },
-	{ "last section past trailer", { P(0, ENT(9, 8), 4, 0x1000) }, true,
+	{ "section past trailer", { P(0, ENT(9, 8), 4, 0x1000) }, true,
 	  ACM_E_SECTION, 0, ENT(9, 8) },
 	{ "size wraps", { P(0, ENT(9, 8), 4, 0xfffffffcu) }, true,
 	  ACM_E_SECTION, 0, ENT(9, 8) },
+	{ "last section past trailer", { P(0, ENT(10, 8), 4, 28) }, true,
+	  ACM_E_SECTION, 0, ENT(10, 8) },
+	{ "id index moved", { P(0, ENT(10, 4), 4, 544) }, true,
+	  ACM_E_SECTION, 0, ENT(10, 4) },
+	{ "id index padding byte", { P(10, 21, 1, 1) }, true, ACM_E_SECTION,
+	  10, 21 },
 	{ "strings longer, next not moved", { P(0, ENT(1, 8), 4, 41) }, true,
 	  ACM_E_SECTION, 0, ENT(2, 4) },
 	{ "padding byte", { P(3, 12, 1, 1) }, true, ACM_E_SECTION, 3, 12 },
@@ -293,6 +301,15 @@ static const struct corrupt_case corrupt_cases[] = {
 	  ACM_E_SECTION_SIZE, 0, ENT(9, 12) },
 	{ "conflict sets count 0", { P(0, ENT(9, 12), 4, 0) }, true,
 	  ACM_E_SECTION_SIZE, 0, ENT(9, 8) },
+	{ "id index count 4", { P(0, ENT(10, 12), 4, 4) }, true,
+	  ACM_E_SECTION_SIZE, 0, ENT(10, 8) },
+	{ "id index count 6", { P(0, ENT(10, 12), 4, 6) }, true,
+	  ACM_E_SECTION_SIZE, 0, ENT(10, 12) },
+	{ "id index size 16, count 4",
+	  { P(0, ENT(10, 8), 4, 16), P(0, ENT(10, 12), 4, 4),
+	    P(10, 16, 4, 0) }, true, ACM_E_SECTION_SIZE, 0, ENT(10, 12) },
+	{ "id index size 24, count 5", { P(0, ENT(10, 8), 4, 24) }, true,
+	  ACM_E_SECTION_SIZE, 0, ENT(10, 8) },
 	{ "chwall types without the component", { P(0, 12, 4, 1) }, true,
 	  ACM_E_SECTION_SIZE, 0, ENT(4, 12) },
 	{ "ste types without the component", { P(0, 12, 4, 2) }, true,
@@ -376,6 +393,19 @@ static const struct corrupt_case corrupt_cases[] = {
 	  0 },
 	{ "conflict set bit beyond", { P(9, 0, 8, 0x16) }, true, ACM_E_BITSET,
 	  9, 0 },
+	/* id index: rows 3 2 4 1 0 (ids 0x1a.. 0x45.. 0x4c.. 0x5e.. 0x72..) */
+	{ "id index not increasing", { P(10, 4, 4, 4), P(10, 8, 4, 2) },
+	  true, ACM_E_LABEL, 10, 8 },
+	{ "id index starts high", { P(10, 0, 4, 0), P(10, 16, 4, 3) }, true,
+	  ACM_E_LABEL, 10, 4 },
+	{ "id index row out of range", { P(10, 12, 4, 5) }, true, ACM_E_LABEL,
+	  10, 12 },
+	{ "id index row huge", { P(10, 0, 4, 0xffffffffu) }, true,
+	  ACM_E_LABEL, 10, 0 },
+	{ "id index names a row twice", { P(10, 12, 4, 4) }, true,
+	  ACM_E_LABEL, 10, 12 },
+	{ "id changed, index stale", { P(5, ROW(2, 0), 4, 0x7fffffffu) },
+	  true, ACM_E_LABEL, 10, 8 },
 };
 
 /* When several things are wrong, the first check in §1.7 reports. */
@@ -417,6 +447,16 @@ static const struct corrupt_case winner_cases[] = {
 	  true, ACM_E_BITSET, 6, 32 },
 	{ "conflict beats bootstrap", { P(9, 0, 8, 0), P(2, 44, 4, 4) }, true,
 	  ACM_E_CONFLICT, 9, 0 },
+	{ "conflict beats id index", { P(8, 4, 4, 1), P(10, 0, 4, 9) }, true,
+	  ACM_E_CONFLICT, 8, 4 },
+	{ "label row beats id index (section order)",
+	  { P(5, ROW(4, 14), 2, 1), P(10, 0, 4, 9) }, true, ACM_E_LABEL, 5,
+	  ROW(4, 14) },
+	{ "id index beats bootstrap", { P(10, 0, 4, 9), P(2, 44, 4, 4) }, true,
+	  ACM_E_LABEL, 10, 0 },
+	{ "id index size beats strings",
+	  { P(0, ENT(10, 12), 4, 4), P(1, 7, 1, 'A') }, true,
+	  ACM_E_SECTION_SIZE, 0, ENT(10, 8) },
 };
 
 static void apply(uint8_t *b, size_t len, const struct patch *ps)
@@ -452,7 +492,13 @@ static void run_cases(const struct corrupt_case *cases, size_t n)
 	}
 }
 
-/* A row's duplicate id is its last check; an earlier row's fault wins. */
+/*
+ * Duplicate ids, with the index rebuilt to match (a blob whose index is
+ * consistent with its labels, as a careless writer would make it): the two
+ * rows of equal id meet in the index, and the later row's id field reports.
+ * Being found through the index, checked after every other section, a
+ * duplicate loses to any fault in the sections before it.
+ */
 static void test_duplicate_ids(void)
 {
 	uint32_t labels = bb_sec_off(toy_blob, ACM_SEC_LABELS);
@@ -461,41 +507,55 @@ static void test_duplicate_ids(void)
 
 	b = dup_blob(toy_blob, toy_len);
 	bb_put32(b, labels + ROW(2, 0), id0);
+	bb_reindex(b);
 	bb_reseal(b, toy_len);
 	expect(b, toy_len, ACM_E_LABEL, labels + ROW(2, 0), "duplicate id");
-	/* ... and it beats a later row's fault */
-	bb_put16(b, labels + ROW(4, 14), 1);
+	/* ... wherever the two rows sit in the index */
+	bb_put32(b, bb_sec_off(b, ACM_SEC_ID_INDEX) + 16, 2);
+	bb_put32(b, bb_sec_off(b, ACM_SEC_ID_INDEX) + 12, 0);
 	bb_reseal(b, toy_len);
 	expect(b, toy_len, ACM_E_LABEL, labels + ROW(2, 0),
-	       "duplicate id beats a later row");
-	/* ... but not a fault earlier in its own row */
-	bb_put32(b, labels + ROW(2, 8), 2);
+	       "duplicate id, the later row first in the index");
+	/* ... and it loses to any label row's fault, even a later row's */
+	bb_put16(b, labels + ROW(4, 14), 1);
 	bb_reseal(b, toy_len);
-	expect(b, toy_len, ACM_E_STRING, labels + ROW(2, 8),
-	       "own-row fault beats the row's duplicate id");
+	expect(b, toy_len, ACM_E_LABEL, labels + ROW(4, 14),
+	       "a later row's fault beats a duplicate id");
 	free(b);
 
-	/* Duplicates of a resource label's id against a VM label's. */
+	/* A resource label's id equal to a VM label's. */
 	b = dup_blob(toy_blob, toy_len);
 	bb_put32(b, labels + ROW(4, 0), bb_get32(toy_blob, labels + 16));
+	bb_reindex(b);
 	bb_reseal(b, toy_len);
 	expect(b, toy_len, ACM_E_LABEL, labels + ROW(4, 0),
 	       "resource id equals a vm id");
 	free(b);
+
+	/* Three rows of one id: the first pair met reports. */
+	b = dup_blob(toy_blob, toy_len);
+	bb_put32(b, labels + ROW(1, 0), id0);
+	bb_put32(b, labels + ROW(3, 0), id0);
+	bb_reindex(b);
+	bb_reseal(b, toy_len);
+	expect(b, toy_len, ACM_E_LABEL, labels + ROW(1, 0),
+	       "three rows of one id");
+	free(b);
 }
 
-/* Many labels, so that the duplicate check crosses its blocks. */
+/* Many labels: every duplicate is found wherever its rows are; of two
+ * duplicates, the one of the lower id reports. */
 static void test_duplicate_ids_large(void)
 {
 	enum { N = 700 };
 	static const struct { uint32_t a, b; } pairs[] = {
 		{ 3, 250 }, { 130, 131 }, { 0, 699 }, { 600, 650 }, { 5, 128 },
-		{ 127, 128 }, { 255, 256 },
+		{ 127, 128 }, { 255, 256 }, { 699, 1 },
 	};
 	struct bb_label *labels = bb_xmalloc(N * sizeof(*labels));
 	char (*names)[16] = bb_xmalloc(N * sizeof(*names));
 	struct bb_policy pol = bb_toy;
-	uint32_t base;
+	uint32_t base, id, id2, later, later2;
 	uint8_t *blob, *b;
 	size_t len;
 
@@ -514,19 +574,25 @@ static void test_duplicate_ids_large(void)
 		char what[64];
 
 		b = dup_blob(blob, len);
-		bb_put32(b, base + ROW(pairs[i].b, 0),
-			 bb_get32(blob, base + ROW(pairs[i].a, 0)));
+		id = bb_get32(blob, base + ROW(pairs[i].a, 0));
+		bb_put32(b, base + ROW(pairs[i].b, 0), id);
+		bb_reindex(b);
 		bb_reseal(b, len);
+		later = pairs[i].a > pairs[i].b ? pairs[i].a : pairs[i].b;
 		snprintf(what, sizeof(what), "row %u repeats row %u's id",
 			 pairs[i].b, pairs[i].a);
-		expect(b, len, ACM_E_LABEL, base + ROW(pairs[i].b, 0), what);
-		/* A second, later duplicate does not change the answer. */
-		bb_put32(b, base + ROW(N - 1, 0),
-			 bb_get32(blob, base + ROW(N - 2, 0)));
+		expect(b, len, ACM_E_LABEL, base + ROW(later, 0), what);
+		/* A second duplicate: the lower id of the two reports. */
+		if (pairs[i].a >= N - 3 || pairs[i].b >= N - 3) {
+			free(b);
+			continue;
+		}
+		id2 = bb_get32(blob, base + ROW(N - 3, 0));
+		bb_put32(b, base + ROW(N - 2, 0), id2);
+		bb_reindex(b);
 		bb_reseal(b, len);
-		if (pairs[i].b < N - 1)
-			expect(b, len, ACM_E_LABEL, base + ROW(pairs[i].b, 0),
-			       what);
+		later2 = id < id2 ? later : N - 2;
+		expect(b, len, ACM_E_LABEL, base + ROW(later2, 0), what);
 		free(b);
 	}
 	free(blob);
@@ -755,7 +821,7 @@ static void test_every_length(const uint8_t *blob, size_t len,
 	for (size_t l = 0; l < len; l++) {
 		uint8_t *b = bb_xmalloc(l);
 		struct acm_load_error where;
-		enum acm_err want = l < 240 ? ACM_E_TRUNCATED : ACM_E_LENGTH;
+		enum acm_err want = l < 256 ? ACM_E_TRUNCATED : ACM_E_LENGTH;
 
 		memcpy(b, blob, l);
 		wrong += acm_policy_measure(b, l, &need, &where) != want ||

@@ -3,10 +3,12 @@
  * test_update - live policy update and relabel validation against the state
  * of a host, after Xen's xm-test security-acm suite: an update with renames
  * that passes; deleting a label or a resource label in use; an update that
- * makes running domains conflict; a live share or resource losing its type;
- * FromPolicy/version rules; bad renames; dom0's label vanishing; unknown
- * domains; more blockers than room; bad arguments; adopting the update;
- * relabels that break nothing, and ones that would.
+ * makes running domains conflict (each pair once); a live share or resource
+ * losing its type; FromPolicy/version rules, and the DEFAULT policy's
+ * exemption from them, which goes by its shape and not its name; bad
+ * renames; dom0's label vanishing; unknown domains; more blockers than
+ * room; bad arguments; adopting the update; relabels that break nothing,
+ * ones that would, and dom0's relabel, which must cover every domain.
  *
  * xm-test rows:        VM SystemManagement 0, blue 1, green 2, red 3;
  *                      resources SystemManagement 4, blue 5, green 6, red 7.
@@ -142,9 +144,10 @@ static void test_state_blockers(void)
 	base_host(&h);
 	h.doms[h.n_doms++] = (struct acm_domain_ref){ 2, vm(xm.p, "red") };
 	validate(xm.p, up.p, &h, &r);
-	TH_CHECK(r.err == ACM_OK && r.n == 2 &&
-		 count_kind(&r, ACM_B_CHWALL_CONFLICT) == 2,
-		 "green and red would conflict: 2 blockers (%zu)", r.n);
+	TH_CHECK(r.err == ACM_OK && r.n == 1 &&
+		 count_kind(&r, ACM_B_CHWALL_CONFLICT) == 1,
+		 "green and red would conflict: 1 blocker for the pair (%zu)",
+		 r.n);
 	b = find_kind(&r, ACM_B_CHWALL_CONFLICT);
 	TH_CHECK(b && b->domid == 1 && b->peer_domid == 2 &&
 		 strcmp(acm_cw_type_name(up.p, b->type_a), "GREEN") == 0 &&
@@ -153,8 +156,32 @@ static void test_state_blockers(void)
 		 b->old_label == vm(xm.p, "green") &&
 		 b->new_label == vm(up.p, "GREEN"),
 		 "conflict blocker names both domains, types and the set");
-	TH_CHECK(r.b[1].domid == 2 && r.b[1].peer_domid == 1,
-		 "and the other way round");
+
+	/* The same pair listed the other way round: still once, lower
+	 * domid first, each side with its own type and labels. */
+	memset(&h, 0, sizeof(h));
+	h.doms[h.n_doms++] = (struct acm_domain_ref){ 9, vm(xm.p, "red") };
+	h.doms[h.n_doms++] = (struct acm_domain_ref){ 0,
+		vm(xm.p, "SystemManagement") };
+	h.doms[h.n_doms++] = (struct acm_domain_ref){ 4, vm(xm.p, "green") };
+	validate(xm.p, up.p, &h, &r);
+	b = find_kind(&r, ACM_B_CHWALL_CONFLICT);
+	TH_CHECK(r.err == ACM_OK && r.n == 1 && b && b->domid == 4 &&
+		 b->peer_domid == 9 &&
+		 strcmp(acm_cw_type_name(up.p, b->type_a), "GREEN") == 0 &&
+		 strcmp(acm_cw_type_name(up.p, b->type_b), "red") == 0 &&
+		 b->old_label == vm(xm.p, "green") &&
+		 b->new_label == vm(up.p, "GREEN"),
+		 "red@9 listed before green@4: one blocker, 4 then 9");
+
+	/* Two reds and a green: two pairs, each once. */
+	h.doms[h.n_doms++] = (struct acm_domain_ref){ 2, vm(xm.p, "red") };
+	validate(xm.p, up.p, &h, &r);
+	TH_CHECK(r.err == ACM_OK && r.n == 2 &&
+		 count_kind(&r, ACM_B_CHWALL_CONFLICT) == 2 &&
+		 r.b[0].domid == 4 && r.b[0].peer_domid == 9 &&
+		 r.b[1].domid == 2 && r.b[1].peer_domid == 4,
+		 "red@9, green@4, red@2: pairs (4, 9) and (2, 4) (%zu)", r.n);
 
 	/* A running blue domain, a blue disk in use, and green using the red
 	 * disk (allowed before? no matter: checked now). */
@@ -231,8 +258,13 @@ static const struct version_case version_cases[] = {
 	  true },
 	{ "no FromPolicy", "xm-test", true, 1, 1, false, NULL, 0, 0, true },
 	{ "no Version", "xm-test", false, 0, 0, true, "xm-test", 1, 0, true },
-	{ "old is DEFAULT", "DEFAULT", true, 0, 1, false, NULL, 0, 0, false },
-	{ "new is DEFAULT", "xm-test", true, 1, 0, false, NULL, 0, 0, false },
+	/* Named DEFAULT, shaped like xm-test: no exemption. */
+	{ "old is named DEFAULT", "DEFAULT", true, 1, 1, true, "xm-test", 1, 0,
+	  true },
+	{ "old is named DEFAULT, new names it", "DEFAULT", true, 1, 1, true,
+	  "DEFAULT", 1, 0, false },
+	{ "old is named DEFAULT, no FromPolicy", "DEFAULT", true, 0, 1, false,
+	  NULL, 0, 0, true },
 };
 
 static void test_versions(void)
@@ -245,8 +277,6 @@ static void test_versions(void)
 		struct host h;
 
 		old.name = c->old_name;
-		if (strcmp(c->what, "new is DEFAULT") == 0)
-			new_p.name = "DEFAULT";
 		new_p.has_version = c->has_version;
 		new_p.major = c->major;
 		new_p.minor = c->minor;
@@ -266,6 +296,102 @@ static void test_versions(void)
 			 c->what, c->refused ? "refused" : "allowed");
 		bb_unload(&lo);
 		bb_unload(&ln);
+	}
+}
+
+struct default_case {
+	const char *what;
+	const struct bb_label *labels; /* NULL: bb_default's */
+	size_t n_labels;
+	bool conflict_set;
+	bool exempt;
+};
+
+static const struct bb_label default_plus_inaccessible[] = {
+	{ "SystemManagement", ACM_LABEL_VM, "SystemManagement __UNLABELED__",
+	  "SystemManagement", NULL },
+	{ "__UNLABELED__", ACM_LABEL_VM, "__UNLABELED__", "__UNLABELED__",
+	  NULL },
+	{ "__UNLABELED__", ACM_LABEL_RESOURCE, "__UNLABELED__", NULL, NULL },
+	{ "__INACCESSIBLE__", ACM_LABEL_RESOURCE, NULL, NULL, NULL },
+};
+static const struct bb_label default_dom0_only[] = {
+	{ "SystemManagement", ACM_LABEL_VM, "SystemManagement __UNLABELED__",
+	  "SystemManagement", NULL },
+};
+static const struct bb_label default_plus_vm[] = {
+	{ "SystemManagement", ACM_LABEL_VM, "SystemManagement __UNLABELED__",
+	  "SystemManagement", NULL },
+	{ "__UNLABELED__", ACM_LABEL_VM, "__UNLABELED__", "__UNLABELED__",
+	  NULL },
+	{ "guest", ACM_LABEL_VM, "__UNLABELED__", "__UNLABELED__", NULL },
+};
+static const struct bb_label default_two_vms[] = {
+	{ "SystemManagement", ACM_LABEL_VM, "SystemManagement __UNLABELED__",
+	  "SystemManagement", NULL },
+	{ "guest", ACM_LABEL_VM, "__UNLABELED__", "__UNLABELED__", NULL },
+};
+static const struct bb_label default_plus_disk[] = {
+	{ "SystemManagement", ACM_LABEL_VM, "SystemManagement __UNLABELED__",
+	  "SystemManagement", NULL },
+	{ "__UNLABELED__", ACM_LABEL_VM, "__UNLABELED__", "__UNLABELED__",
+	  NULL },
+	{ "disk", ACM_LABEL_RESOURCE, "SystemManagement", NULL, NULL },
+};
+static const struct bb_conflict default_conflict[] = {
+	{ "S", "SystemManagement __UNLABELED__" },
+};
+
+static const struct default_case default_cases[] = {
+	{ "the DEFAULT policy", NULL, 0, false, true },
+	{ "with __INACCESSIBLE__", default_plus_inaccessible, 4, false, true },
+	{ "dom0's label only", default_dom0_only, 1, false, true },
+	{ "a third VM label", default_plus_vm, 3, false, false },
+	{ "a VM label other than __UNLABELED__", default_two_vms, 2, false,
+	  false },
+	{ "a resource label of its own", default_plus_disk, 3, false, false },
+	{ "a conflict set", NULL, 0, true, false },
+};
+
+/* The exemption from FromPolicy/Version, both ways, on a host where only
+ * dom0 runs (so nothing else can block). */
+static void test_default_shape(void)
+{
+	for (size_t i = 0; i < TH_ARRAY_LEN(default_cases); i++) {
+		const struct default_case *c = &default_cases[i];
+		struct bb_policy def = bb_default;
+		struct bb_loaded ld, lx;
+		struct result r1, r2;
+		struct host h;
+
+		if (c->labels) {
+			def.labels = c->labels;
+			def.n_labels = c->n_labels;
+		}
+		if (c->conflict_set) {
+			def.conflicts = default_conflict;
+			def.n_conflicts = 1;
+		}
+		/* xm-test has no FromPolicy: refused but for the exemption */
+		if (!bb_load(&def, &ld) || !bb_load(&bb_xmtest, &lx)) {
+			TH_CHECK(false, "%s: policies load", c->what);
+			continue;
+		}
+		memset(&h, 0, sizeof(h));
+		h.doms[h.n_doms++] = (struct acm_domain_ref){ 0,
+			vm(ld.p, "SystemManagement") };
+		validate(ld.p, lx.p, &h, &r1);
+		h.doms[0].label = vm(lx.p, "SystemManagement");
+		validate(lx.p, ld.p, &h, &r2);
+		TH_CHECK(r1.err == ACM_OK && r2.err == ACM_OK &&
+			 r1.n == (c->exempt ? 0u : 1u) &&
+			 r2.n == (c->exempt ? 0u : 1u) &&
+			 (c->exempt || (r1.b[0].kind == ACM_B_VERSION &&
+					r2.b[0].kind == ACM_B_VERSION)),
+			 "DEFAULT, %s: %s (%zu, %zu blockers)", c->what,
+			 c->exempt ? "exempt" : "not exempt", r1.n, r2.n);
+		bb_unload(&ld);
+		bb_unload(&lx);
 	}
 }
 
@@ -354,7 +480,8 @@ static void test_limits_and_args(void)
 	size_t n, len;
 	struct host h;
 
-	/* Three blockers, room for one. */
+	/* Two blockers (blue's label removed, green and red in conflict),
+	 * room for one. */
 	base_host(&h);
 	h.doms[h.n_doms++] = (struct acm_domain_ref){ 2, vm(xm.p, "red") };
 	h.doms[h.n_doms++] = (struct acm_domain_ref){ 3, vm(xm.p, "blue") };
@@ -364,11 +491,11 @@ static void test_limits_and_args(void)
 	TH_CHECK(acm_update_validate(xm.p, up.p, h.doms, h.n_doms, h.shares,
 				     h.n_shares, h.res, h.n_res, row_map, b,
 				     1, &n, scratch, len) == ACM_OK &&
-		 n == 3 && b[0].kind == ACM_B_LABEL_IN_USE &&
-		 b[1].domid == 0x5a5a5a5a, "all 3 counted, 1 written");
+		 n == 2 && b[0].kind == ACM_B_LABEL_IN_USE &&
+		 b[1].domid == 0x5a5a5a5a, "both counted, 1 written");
 	TH_CHECK(acm_update_validate(xm.p, up.p, h.doms, h.n_doms, h.shares,
 				     h.n_shares, h.res, h.n_res, row_map, NULL,
-				     0, &n, scratch, len) == ACM_OK && n == 3,
+				     0, &n, scratch, len) == ACM_OK && n == 2,
 		 "count only");
 
 	TH_CHECK(acm_update_validate(xm.p, up.p, h.doms, h.n_doms, h.shares,
@@ -509,11 +636,11 @@ static void test_relabel(void)
 	/* green -> red while blue runs, green talks to green and uses the
 	 * green disk: everything breaks. */
 	relabel(ctx, &h, 1, red, &r);
-	TH_CHECK(r.err == ACM_OK && r.n == 4 &&
-		 count_kind(&r, ACM_B_CHWALL_CONFLICT) == 2 &&
+	TH_CHECK(r.err == ACM_OK && r.n == 3 &&
+		 count_kind(&r, ACM_B_CHWALL_CONFLICT) == 1 &&
 		 count_kind(&r, ACM_B_SHARING) == 1 &&
 		 count_kind(&r, ACM_B_RESOURCE) == 1,
-		 "dom1 green -> red: 2 conflicts, a share, a resource (%zu)",
+		 "dom1 green -> red: a conflict, a share, a resource (%zu)",
 		 r.n);
 	b = find_kind(&r, ACM_B_SHARING);
 	TH_CHECK(b && b->domid == 1 && b->peer_domid == 3 &&
@@ -563,6 +690,39 @@ static void test_relabel(void)
 	free(hist);
 }
 
+/* dom0's new label must hold every STE type of every running domain. */
+static void test_relabel_dom0(void)
+{
+	struct acm_ctx *ctx = bb_ctx(xm.p, 16, false);
+	acm_row_t sm = vm(xm.p, "SystemManagement");
+	struct result r;
+	struct host h;
+
+	relabel_host(&h, ctx); /* dom0 SM, green@1, blue@2, green@3 */
+	relabel(ctx, &h, 0, vm(xm.p, "green"), &r);
+	TH_CHECK(r.err == ACM_OK && count_kind(&r, ACM_B_BOOTSTRAP) == 1 &&
+		 r.b[0].kind == ACM_B_BOOTSTRAP && r.b[0].domid == 0 &&
+		 r.b[0].peer_domid == 2 && r.b[0].old_label == sm &&
+		 r.b[0].new_label == vm(xm.p, "green") &&
+		 strcmp(acm_ste_type_name(xm.p, r.b[0].type_a), "blue") == 0,
+		 "dom0 SystemManagement -> green: blue@2 not covered");
+	/* The same label for another domain is no such matter. */
+	relabel(ctx, &h, 3, vm(xm.p, "green"), &r);
+	TH_CHECK(r.err == ACM_OK && count_kind(&r, ACM_B_BOOTSTRAP) == 0,
+		 "dom3 green -> green: no bootstrap blocker");
+	/* Covering everything (its own label) is fine. */
+	relabel(ctx, &h, 0, sm, &r);
+	TH_CHECK(r.err == ACM_OK && r.n == 0, "dom0 keeps its label (%zu)",
+		 r.n);
+	/* Two domains it would not cover: one blocker each. */
+	h.doms[2].label = vm(xm.p, "red");
+	relabel(ctx, &h, 0, vm(xm.p, "blue"), &r);
+	TH_CHECK(r.err == ACM_OK && count_kind(&r, ACM_B_BOOTSTRAP) == 3,
+		 "dom0 -> blue with green@1, red@2, green@3: 3 (%zu)",
+		 count_kind(&r, ACM_B_BOOTSTRAP));
+	free(ctx);
+}
+
 int main(void)
 {
 	if (!bb_load(&bb_xmtest, &xm) || !bb_load(&bb_xmupdate, &up)) {
@@ -573,11 +733,13 @@ int main(void)
 	test_state_blockers();
 	test_share_loses_type();
 	test_versions();
+	test_default_shape();
 	test_renames();
 	test_bootstrap();
 	test_limits_and_args();
 	test_adopt();
 	test_relabel();
+	test_relabel_dom0();
 	bb_unload(&xm);
 	bb_unload(&up);
 	return th_done();

@@ -116,19 +116,20 @@ enum {
 };
 
 /* Section table: id, offset, size, count. */
-static const uint32_t sections[9][4] = {
-	{1, 208, 62, 11}, /* STRINGS, padded to 272 */
-	{2, 272, 64, 1},  /* META */
-	{3, 336, 12, 3},  /* STE_TYPES */
-	{4, 352, 12, 3},  /* CW_TYPES (348 rounded up to 8) */
-	{5, 368, 80, 5},  /* LABELS (364 rounded up) */
-	{6, 448, 40, 5},  /* STE_SETS: 1 word per row */
-	{7, 488, 40, 5},  /* CW_SETS */
-	{8, 528, 8, 1},	  /* CONFLICTS */
-	{9, 536, 8, 1},	  /* CONFLICT_SETS */
+static const uint32_t sections[10][4] = {
+	{1, 224, 62, 11}, /* STRINGS, padded to 288 */
+	{2, 288, 64, 1},  /* META */
+	{3, 352, 12, 3},  /* STE_TYPES */
+	{4, 368, 12, 3},  /* CW_TYPES (364 rounded up to 8) */
+	{5, 384, 80, 5},  /* LABELS (380 rounded up) */
+	{6, 464, 40, 5},  /* STE_SETS: 1 word per row */
+	{7, 504, 40, 5},  /* CW_SETS */
+	{8, 544, 8, 1},	  /* CONFLICTS */
+	{9, 552, 8, 1},	  /* CONFLICT_SETS */
+	{10, 560, 20, 5}, /* ID_INDEX, padded to 584 */
 };
-#define TRAILER_AT 544u
-#define TOTAL_LEN  576u
+#define TRAILER_AT 584u
+#define TOTAL_LEN  616u
 
 struct row {
 	const char *name;
@@ -136,6 +137,9 @@ struct row {
 	uint32_t name_off, from_off;
 	uint64_t ste, cw;
 };
+/* ID_INDEX: rows in increasing id order. */
+static const uint32_t id_order[] = {3, 2, 4, 1, 0};
+
 static const struct row rows[] = {
 	{"Admin", ACM_LABEL_VM, S_ADMIN, 0, 0x7, 0x1},
 	{"Blue", ACM_LABEL_VM, S_BLUE, 0, 0x2, 0x2},
@@ -223,7 +227,7 @@ static void header_and_sections(const uint8_t *b, size_t len,
 	TH_CHECK(le16(b + 4) == 1 && le16(b + 6) == 0, "format 1.0");
 	TH_CHECK(le32(b + 8) == TOTAL_LEN, "total_len field");
 	TH_CHECK(le32(b + 12) == (ACM_BIN_F_STE | ACM_BIN_F_CHWALL), "flags");
-	TH_CHECK(le32(b + 16) == 9 && le32(b + 20) == 64, "section table");
+	TH_CHECK(le32(b + 16) == 10 && le32(b + 20) == 64, "section table");
 	TH_CHECK(le32(b + 24) == 0 && le32(b + 28) == 0, "reserved");
 
 	TH_CHECK(polc_canonical(p, &text, &tlen) == 0 &&
@@ -235,7 +239,7 @@ static void header_and_sections(const uint8_t *b, size_t len,
 		 "source_sha256 = SHA-256(canonical text)");
 	free(text);
 
-	for (i = 0; i < 9; i++)
+	for (i = 0; i < 10; i++)
 		for (k = 0; k < 4; k++)
 			TH_CHECK(le32(b + 64 + 16 * i + 4 * k) ==
 					 sections[i][k],
@@ -250,9 +254,10 @@ static void header_and_sections(const uint8_t *b, size_t len,
 static void padding(const uint8_t *b)
 {
 	static const uint32_t pad[][2] = {
-		{270, 272},
-		{348, 352},
+		{286, 288},
 		{364, 368},
+		{380, 384},
+		{580, 584},
 	};
 	size_t i, k;
 
@@ -263,9 +268,9 @@ static void padding(const uint8_t *b)
 
 static void strings_and_meta(const uint8_t *b)
 {
-	const uint8_t *m = b + 272;
+	const uint8_t *m = b + 288;
 
-	TH_CHECK(memcmp(b + 208, pool, sizeof(pool)) == 0,
+	TH_CHECK(memcmp(b + 224, pool, sizeof(pool)) == 0,
 		 "string pool: sorted, deduplicated, empty string first");
 	TH_CHECK(le32(m + 0) == S_TOY, "META name");
 	TH_CHECK(le32(m + 4) == 2 && le32(m + 8) == 3, "META version 2.3");
@@ -290,11 +295,11 @@ static void types_labels_sets(const uint8_t *b)
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		TH_CHECK(le32(b + 336 + 4 * i) == types[i], "STE type %zu", i);
-		TH_CHECK(le32(b + 352 + 4 * i) == types[i], "CW type %zu", i);
+		TH_CHECK(le32(b + 352 + 4 * i) == types[i], "STE type %zu", i);
+		TH_CHECK(le32(b + 368 + 4 * i) == types[i], "CW type %zu", i);
 	}
 	for (i = 0; i < TH_ARRAY_LEN(rows); i++) {
-		const uint8_t *l = b + 368 + 16 * i;
+		const uint8_t *l = b + 384 + 16 * i;
 		uint32_t want_id = seed(rows[i].kind, rows[i].name);
 
 		TH_CHECK(le32(l) == want_id, "row %zu (%s): id %#x, wanted %#x",
@@ -303,17 +308,29 @@ static void types_labels_sets(const uint8_t *b)
 		TH_CHECK(le32(l + 8) == rows[i].from_off, "row %zu from", i);
 		TH_CHECK(le16(l + 12) == rows[i].kind && le16(l + 14) == 0,
 			 "row %zu kind and flags", i);
-		TH_CHECK(le64(b + 448 + 8 * i) == rows[i].ste,
+		TH_CHECK(le64(b + 464 + 8 * i) == rows[i].ste,
 			 "row %zu STE bits %#llx", i,
-			 (unsigned long long)le64(b + 448 + 8 * i));
-		TH_CHECK(le64(b + 488 + 8 * i) == rows[i].cw, "row %zu CW bits",
+			 (unsigned long long)le64(b + 464 + 8 * i));
+		TH_CHECK(le64(b + 504 + 8 * i) == rows[i].cw, "row %zu CW bits",
 			 i);
 		TH_CHECK(polc_label_id_seed(rows[i].kind, rows[i].name) ==
 				 want_id,
 			 "polc_label_id_seed(%s)", rows[i].name);
 	}
-	TH_CHECK(le32(b + 528) == S_BR && le32(b + 532) == 0, "conflict BR");
-	TH_CHECK(le64(b + 536) == 0x6, "conflict set BR = {Blue, Red}");
+	TH_CHECK(le32(b + 544) == S_BR && le32(b + 548) == 0, "conflict BR");
+	TH_CHECK(le64(b + 552) == 0x6, "conflict set BR = {Blue, Red}");
+	/* Ids: Admin 0x725536e4, Blue 0x5e1bcb7a, Red 0x4561cb95, BlueDisk
+	 * 0x1a59a461, RedDisk 0x4c23d25a; the index lists rows by id. */
+	for (i = 0; i < TH_ARRAY_LEN(id_order); i++)
+		TH_CHECK(le32(b + 560 + 4 * i) == id_order[i],
+			 "id index entry %zu: row %u, wanted %u", i,
+			 le32(b + 560 + 4 * i), id_order[i]);
+	for (i = 1; i < TH_ARRAY_LEN(id_order); i++)
+		TH_CHECK(seed(rows[id_order[i - 1]].kind,
+			      rows[id_order[i - 1]].name) <
+				 seed(rows[id_order[i]].kind,
+				      rows[id_order[i]].name),
+			 "id index: ids increase at %zu", i);
 }
 
 /* The engine's loader accepts what the compiler wrote, and reads it back
