@@ -51,3 +51,7 @@ $(XLCFG_TEST_BIN): tests/tools/test_xlcfg.c tools/xlcfg.c tools/xlcfg.h $(OBJ)/t
 		$(OBJ)/tests/harness.o
 
 MODULE_TEST_BIN += $(HOOKS_TEST_BIN) $(XLCFG_TEST_BIN)
+
+# The xl-style config parser (tools/xlcfg.c) is tested and fuzzed from here
+# until the toolstack module lands; its harness builds from this source alone.
+FUZZ_SRC_xlcfg := tools/xlcfg.c
