@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * hvd_policy.c - hvsecd's side of the hooks layer: boot policy, subjects,
+ * the host state handed to updates and relabels, and the row remapping
+ * after an update.
+ *
+ * The daemon owns the domains, the hooks layer owns the policy: a
+ * domain's label row is stored here and remapped through the update
+ * report's row_map in the same loop iteration as the update, so no
+ * decision ever pairs a row with the wrong policy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hypervisor/hvd.h"
+
+/* Reads a whole policy file, bounded by the format's own limit. */
+static int read_blob(const char *path, uint8_t **out, size_t *len, char *why,
+		     size_t why_len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(why, why_len, "cannot open %s: %s", path,
+			 strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > ACM_MAX_POLICY_LEN) {
+		snprintf(why, why_len, "%s: not a policy file of 1..%u bytes",
+			 path, ACM_MAX_POLICY_LEN);
+		rc = -EINVAL;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(why, why_len, "%s: short read", path);
+			rc = -EIO;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	*out = buf;
+	*len = got;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int hvd_policy_boot(struct hvd *d, const char *path, bool permissive)
+{
+	struct hooks_config cfg = {
+		.mode = permissive ? HOOKS_PERMISSIVE : HOOKS_ENFORCING,
+		.audit_log = d->audit_path,
+	};
+	struct hooks_report rep = {0};
+	char why[256];
+	int rc;
+
+	rc = hooks_state_new(&d->hooks, &cfg);
+	if (rc) {
+		hvd_log("hooks: %s", strerror(-rc));
+		return rc;
+	}
+	if (permissive)
+		hvd_log("permissive mode: denials are logged, not enforced");
+	if (!path) {
+		rc = hooks_policy_load_default(d->hooks, &rep);
+		if (rc) {
+			hvd_log("built-in DEFAULT policy refused (%s): "
+				"fail-closed, no guest will start",
+				rep.message);
+			snprintf(d->policy_failure, sizeof(d->policy_failure),
+				 "%.120s", rep.message);
+		} else {
+			d->builtin_policy = true;
+			hvd_log("no --policy given: using the built-in DEFAULT "
+				"policy (dom0 SystemManagement, unlabeled "
+				"guests allowed)");
+		}
+		hooks_report_release(&rep);
+		return 0;
+	}
+	rc = read_blob(path, &d->blob, &d->blob_len, why, sizeof(why));
+	if (rc) {
+		hooks_policy_refused(d->hooks, why);
+		snprintf(d->policy_failure, sizeof(d->policy_failure), "%.120s",
+			 why);
+		hvd_log("policy %s not loaded (%s): fail-closed, no guest "
+			"will start",
+			path, why);
+		return 0;
+	}
+	rc = hooks_policy_load(d->hooks, d->blob, d->blob_len, &rep);
+	if (rc) {
+		snprintf(d->policy_failure, sizeof(d->policy_failure), "%.120s",
+			 rep.message);
+		hvd_log("policy %s refused (%s): fail-closed, no guest will "
+			"start",
+			path, rep.message);
+		free(d->blob);
+		d->blob = NULL;
+		d->blob_len = 0;
+	} else {
+		struct acm_policy_info pi;
+
+		acm_policy_info(hooks_policy(d->hooks), &pi);
+		hvd_log("policy %s loaded: %s %u.%u, %u labels", path, pi.name,
+			pi.version_major, pi.version_minor, pi.n_labels);
+	}
+	hooks_report_release(&rep);
+	return 0;
+}
+
+void hvd_policy_fini(struct hvd *d)
+{
+	if (d->hooks)
+		hooks_state_free(d->hooks);
+	d->hooks = NULL;
+	free(d->blob);
+	d->blob = NULL;
+}
+
+struct hooks_subject hvd_subject(const struct hvd_domain *dom)
+{
+	struct hooks_subject s = {.domid = dom->domid, .label = dom->row};
+
+	return s;
+}
+
+uint32_t hvd_label_ssidref(const struct hvd *d, acm_row_t row)
+{
+	const struct acm_policy *p = hooks_policy(d->hooks);
+	struct acm_policy_info pi;
+
+	if (!p || row == ACM_ROW_NONE)
+		return 0;
+	acm_policy_info(p, &pi);
+	if (row >= pi.n_labels)
+		return 0;
+	return acm_label_id(p, row);
+}
+
+const char *hvd_label_name(const struct hvd *d, acm_row_t row)
+{
+	if (row == ACM_ROW_NONE)
+		return NULL;
+	return hooks_label_name(d->hooks, row);
+}
+
+int hvd_check_share(struct hvd *d, enum hooks_id id,
+		    const struct hvd_domain *subj,
+		    const struct hvd_domain *peer)
+{
+	struct hooks_subject a = hvd_subject(subj), b = hvd_subject(peer);
+	int rc;
+
+	switch (id) {
+	case HOOKS_ID_evtchn_alloc_unbound:
+		rc = hooks_evtchn_alloc_unbound(d->hooks, &a, &b);
+		break;
+	case HOOKS_ID_evtchn_bind_interdomain:
+		rc = hooks_evtchn_bind_interdomain(d->hooks, &a, &b);
+		break;
+	case HOOKS_ID_evtchn_send:
+		rc = hooks_evtchn_send(d->hooks, &a, &b);
+		break;
+	case HOOKS_ID_grant_setup:
+		rc = hooks_grant_setup(d->hooks, &a, &b);
+		break;
+	case HOOKS_ID_grant_map_read:
+		rc = hooks_grant_map_read(d->hooks, &a, &b);
+		break;
+	case HOOKS_ID_grant_map_write:
+		rc = hooks_grant_map_write(d->hooks, &a, &b);
+		break;
+	case HOOKS_ID_grant_unmap:
+		rc = hooks_grant_unmap(d->hooks, &a, &b);
+		break;
+	case HOOKS_ID_grant_copy:
+		rc = hooks_grant_copy(d->hooks, &a, &b);
+		break;
+	case HOOKS_ID_grant_transfer:
+		rc = hooks_grant_transfer(d->hooks, &a, &b);
+		break;
+	default:
+		/* Not a share hook: a bug here, denied all the same. */
+		rc = -EACCES;
+		break;
+	}
+	if (rc)
+		d->st.denials++;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The host state for updates and relabels                             */
+
+struct host_snap {
+	struct acm_domain_ref *doms;
+	struct acm_share_ref *shares;
+	struct acm_resource_ref *res;
+	size_t n_doms, n_shares, n_res;
+	size_t cap_shares;
+};
+
+static int add_share(struct host_snap *h, uint32_t a, uint32_t b,
+		     enum acm_hook hook)
+{
+	if (h->n_shares == h->cap_shares) {
+		size_t cap = h->cap_shares ? h->cap_shares * 2 : 64;
+		struct acm_share_ref *n = realloc(h->shares, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		h->shares = n;
+		h->cap_shares = cap;
+	}
+	h->shares[h->n_shares++] =
+		(struct acm_share_ref){.dom_a = a, .dom_b = b, .hook = hook};
+	return 0;
+}
+
+/* Running domains, every bound channel once, every live (not orphaned)
+ * mapping, every resource in use. */
+static int snapshot(struct hvd *d, struct host_snap *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->doms = calloc(d->n_live + 1, sizeof(*h->doms));
+	h->res = calloc((size_t)(d->n_live + 1) * HVD_RES_MAX, sizeof(*h->res));
+	if (!h->doms || !h->res)
+		return -ENOMEM;
+	for (uint32_t i = 0; i <= HV_DOMID_MAX; i++) {
+		struct hvd_domain *dom = d->doms[i];
+
+		if (!hvd_domain_running(dom) || h->n_doms > d->n_live)
+			continue;
+		h->doms[h->n_doms++] = (struct acm_domain_ref){
+			.domid = dom->domid, .label = dom->row};
+		for (uint32_t r = 0; r < dom->n_res; r++)
+			h->res[h->n_res++] = (struct acm_resource_ref){
+				.domid = dom->domid,
+				.resource = dom->res[r].row};
+		for (uint32_t p = 1; p < HV_EVTCHN_PORTS; p++) {
+			const struct hvd_port *pt = &dom->ports[p];
+
+			/* Each link once: from its side 0. */
+			if (pt->status == HV_EVTCHNSTAT_INTERDOMAIN &&
+			    pt->link && pt->side == 0 &&
+			    add_share(h, dom->domid, pt->remote_dom,
+				      ACM_HOOK_EVTCHN_INTERDOMAIN))
+				return -ENOMEM;
+		}
+		for (uint32_t m = 0; m < HV_MAPS_PER_DOM; m++) {
+			const struct hvd_map *mp = &dom->maps[m];
+
+			if (mp->used && !mp->orphaned &&
+			    add_share(h, dom->domid, mp->granter,
+				      (mp->flags & HV_GNTMAP_READONLY)
+					      ? ACM_HOOK_GNT_MAP_READ
+					      : ACM_HOOK_GNT_MAP_WRITE))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void snapshot_free(struct host_snap *h)
+{
+	free(h->doms);
+	free(h->shares);
+	free(h->res);
+}
+
+static void copy_blockers(const struct hooks_report *r,
+			  struct hv_ctl_update_rep *rep,
+			  struct hv_ctl_blocker *blk)
+{
+	size_t n = r->n_blockers < HOOKS_MAX_BLOCKERS ? r->n_blockers
+						      : HOOKS_MAX_BLOCKERS;
+
+	if (n > HV_CTL_BLOCKERS_MAX)
+		n = HV_CTL_BLOCKERS_MAX;
+	rep->n_blockers = (uint32_t)r->n_blockers;
+	rep->n_listed = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		const struct acm_blocker *b = &r->blockers[i].b;
+
+		memset(&blk[i], 0, sizeof(blk[i]));
+		blk[i].kind = (uint32_t)b->kind;
+		blk[i].domid =
+			b->domid == UINT32_MAX ? HV_DOMID_INVALID : b->domid;
+		blk[i].peer_domid = b->peer_domid == UINT32_MAX
+					    ? HV_DOMID_INVALID
+					    : b->peer_domid;
+		blk[i].hook = b->kind == ACM_B_SHARING ? (uint32_t)b->hook
+						       : UINT32_MAX;
+		snprintf(blk[i].text, sizeof(blk[i].text), "%s",
+			 r->blockers[i].text);
+	}
+}
+
+/* F_REVOKE: closes the sharing that the dry run found would lose its
+ * common type (channels closed on both ends, grants between the pair
+ * ended so their mappings are orphaned), so that the real run can pass.
+ * Pages already mapped stay mapped until unmapped: an fd cannot be taken
+ * back from a process (docs/threat-model.md). */
+static uint32_t revoke_sharing(struct hvd *d, const struct hooks_report *r)
+{
+	uint32_t n = 0;
+	size_t listed = r->n_blockers < HOOKS_MAX_BLOCKERS ? r->n_blockers
+							   : HOOKS_MAX_BLOCKERS;
+
+	for (size_t i = 0; i < listed; i++) {
+		const struct acm_blocker *b = &r->blockers[i].b;
+		struct hvd_domain *x, *y;
+
+		if (b->kind != ACM_B_SHARING)
+			continue;
+		x = hvd_domain_live(d, b->domid);
+		y = hvd_domain_live(d, b->peer_domid);
+		if (!x || !y)
+			continue;
+		n += hvd_evtchn_revoke_pair(d, x, y->domid);
+		n += hvd_gnt_revoke_pair(d, x, y->domid);
+		n += hvd_gnt_revoke_pair(d, y, x->domid);
+		hvd_log("revoked sharing between domains %u and %u", x->domid,
+			y->domid);
+	}
+	return n;
+}
+
+/* Only sharing blockers can be revoked; anything else still refuses. */
+static bool only_sharing(const struct hooks_report *r)
+{
+	if (r->n_blockers > HOOKS_MAX_BLOCKERS)
+		return false;
+	for (size_t i = 0; i < r->n_blockers; i++)
+		if (r->blockers[i].b.kind != ACM_B_SHARING)
+			return false;
+	return r->n_blockers > 0;
+}
+
+static acm_row_t remap(const struct hooks_report *r, acm_row_t row)
+{
+	if (row == ACM_ROW_NONE || row >= r->n_row_map)
+		return ACM_ROW_NONE;
+	return r->row_map[row];
+}
+
+int hvd_policy_update(struct hvd *d, const uint8_t *blob, size_t len,
+		      uint32_t flags, struct hv_ctl_update_rep *rep,
+		      struct hv_ctl_blocker *blk, char *why, size_t why_len)
+{
+	struct hooks_report r = {0};
+	struct host_snap h;
+	struct hooks_host host;
+	bool had = hooks_has_policy(d->hooks);
+	uint8_t *copy = NULL;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&h, 0, sizeof(h));
+	copy = malloc(len);
+	if (!copy) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(copy, blob, len);
+	if ((flags & HV_CTL_POLICY_F_REVOKE) &&
+	    !(flags & HV_CTL_POLICY_F_DRY_RUN) && had) {
+		/* What would block it?  If only live sharing, close that. */
+		rc = snapshot(d, &h);
+		if (rc)
+			goto out;
+		host = (struct hooks_host){h.doms,     h.n_doms, h.shares,
+					   h.n_shares, h.res,	 h.n_res};
+		rc = hooks_policy_update(d->hooks, copy, len, &host,
+					 HOOKS_DRY_RUN, &r);
+		if (rc == -EBUSY && only_sharing(&r))
+			rep->n_revoked = revoke_sharing(d, &r);
+		hooks_report_release(&r);
+		memset(&r, 0, sizeof(r));
+		snapshot_free(&h);
+	}
+	rc = snapshot(d, &h);
+	if (rc)
+		goto out;
+	host = (struct hooks_host){h.doms,     h.n_doms, h.shares,
+				   h.n_shares, h.res,	 h.n_res};
+	rc = hooks_policy_update(
+		d->hooks, copy, len, &host,
+		(flags & HV_CTL_POLICY_F_DRY_RUN) ? HOOKS_DRY_RUN : 0, &r);
+	snprintf(why, why_len, "%s", r.message);
+	copy_blockers(&r, rep, blk);
+	rep->generation = hooks_generation(d->hooks);
+	if (rc || (flags & HV_CTL_POLICY_F_DRY_RUN))
+		goto out;
+
+	rep->applied = 1;
+	free(d->blob);
+	d->blob = copy;
+	d->blob_len = len;
+	copy = NULL;
+	d->builtin_policy = false;
+	d->policy_failure[0] = '\0';
+	for (uint32_t i = 0; i <= HV_DOMID_MAX; i++) {
+		struct hvd_domain *dom = d->doms[i];
+
+		if (!dom)
+			continue;
+		if (had) {
+			dom->row = remap(&r, dom->row);
+			for (uint32_t k = 0; k < dom->n_res; k++)
+				dom->res[k].row = remap(&r, dom->res[k].row);
+		}
+		/* A label renamed by from= keeps its row; its name may have
+		 * changed. */
+		const char *ln = hvd_label_name(d, dom->row);
+		if (ln && dom->label[0])
+			snprintf(dom->label, sizeof(dom->label), "%s", ln);
+	}
+	if (!had) {
+		/* Leaving the fail-closed state: dom0 gets the bootstrap
+		 * label and is accounted like at boot. */
+		struct hvd_domain *dom0 = d->doms[0];
+		struct hooks_subject s;
+
+		dom0->row = hooks_bootstrap_label(d->hooks);
+		s = hvd_subject(dom0);
+		dom0->accounted = hooks_domain_create(d->hooks, &s) == 0;
+	}
+	{
+		const char *l0 = hvd_label_name(d, d->doms[0]->row);
+
+		snprintf(d->doms[0]->label, sizeof(d->doms[0]->label), "%s",
+			 l0 ? l0 : "");
+	}
+	hvd_log("policy updated: generation %llu",
+		(unsigned long long)rep->generation);
+out:
+	hooks_report_release(&r);
+	free(copy);
+	snapshot_free(&h);
+	return rc;
+}
+
+int hvd_policy_relabel(struct hvd *d, uint32_t domid, const char *label,
+		       uint32_t flags, struct hv_ctl_update_rep *rep,
+		       struct hv_ctl_blocker *blk, char *why, size_t why_len)
+{
+	struct hvd_domain *dom = hvd_domain_live(d, domid);
+	struct hooks_report r = {0};
+	struct host_snap h;
+	struct hooks_host host;
+	acm_row_t row;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!dom) {
+		snprintf(why, why_len, "no running domain %u", domid);
+		return -ESRCH;
+	}
+	if (flags & ~HV_CTL_POLICY_F_ALL) {
+		snprintf(why, why_len, "unknown relabel flags");
+		return -EINVAL;
+	}
+	if (!hooks_has_policy(d->hooks)) {
+		snprintf(why, why_len, "no policy loaded: %s",
+			 hooks_no_policy_reason(d->hooks));
+		return -ENOENT;
+	}
+	row = hooks_label_find(d->hooks, ACM_LABEL_VM, label);
+	if (row == ACM_ROW_NONE) {
+		snprintf(why, why_len, "%s is not a VM label of the policy",
+			 label[0] ? label : ACM_UNLABELED);
+		return -EINVAL;
+	}
+	if ((flags & HV_CTL_POLICY_F_REVOKE) &&
+	    !(flags & HV_CTL_POLICY_F_DRY_RUN)) {
+		rc = snapshot(d, &h);
+		if (rc)
+			goto out;
+		host = (struct hooks_host){h.doms,     h.n_doms, h.shares,
+					   h.n_shares, h.res,	 h.n_res};
+		rc = hooks_relabel(d->hooks, &host, domid, row, HOOKS_DRY_RUN,
+				   &r);
+		if (rc == -EBUSY && only_sharing(&r))
+			rep->n_revoked = revoke_sharing(d, &r);
+		hooks_report_release(&r);
+		memset(&r, 0, sizeof(r));
+		snapshot_free(&h);
+	}
+	rc = snapshot(d, &h);
+	if (rc)
+		goto out;
+	host = (struct hooks_host){h.doms,     h.n_doms, h.shares,
+				   h.n_shares, h.res,	 h.n_res};
+	rc = hooks_relabel(
+		d->hooks, &host, domid, row,
+		(flags & HV_CTL_POLICY_F_DRY_RUN) ? HOOKS_DRY_RUN : 0, &r);
+	snprintf(why, why_len, "%s", r.message);
+	copy_blockers(&r, rep, blk);
+	rep->generation = hooks_generation(d->hooks);
+	if (rc || (flags & HV_CTL_POLICY_F_DRY_RUN))
+		goto out;
+	rep->applied = 1;
+	dom->row = row;
+	snprintf(dom->label, sizeof(dom->label), "%s",
+		 hvd_label_name(d, row) ? hvd_label_name(d, row) : label);
+	hvd_log("domain %u relabelled %s", domid, dom->label);
+out:
+	hooks_report_release(&r);
+	snapshot_free(&h);
+	return rc;
+}
