@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * hvsec_main.c - the toolstack's entry: global options, the table of
+ * commands, help, dispatch.
+ *
+ *   hvsec [--run-dir DIR] [--timeout SEC] [--json] COMMAND [ARGS...]
+ *
+ * The run directory is hvsecd's (its control socket is DIR/control); it
+ * comes from --run-dir, else $HVSEC_RUN_DIR, else /run/hvsec.  Commands
+ * are one word (list) or two (policy load); each has its own --help.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/hvsec.h"
+
+static const struct hvt_opt o_policy_load[] = {
+	{"dry-run", 'n', NULL, "validate against the running system only"},
+	{"revoke", 0, NULL,
+	 "close sharing the new policy forbids instead of refusing"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_policy_show[] = {
+	{"save", 'o', "FILE", "also write the loaded binary policy to FILE"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_labels[] = {
+	{"type", 't', "dom|res|any", "which labels (default: dom)"},
+	{"policy", 'p', "P.bin", "a policy file instead of the loaded one"},
+	{"long", 'l', NULL, "also show each label's types"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_label_add[] = {
+	{"policy", 'p', "P.bin",
+	 "check the label against this policy file (no daemon needed)"},
+	{"force", 'f', NULL, "skip the check that the policy has the label"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_create[] = {
+	{"paused", 'p', NULL, "leave the domain paused (hvsec unpause NAME)"},
+	{"quiet", 'q', NULL, "print nothing on success"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_relabel[] = {
+	{"dry-run", 'n', NULL, "only say whether the relabel would pass"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_console[] = {
+	{"follow", 'f', NULL, "keep printing while the domain runs"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_list[] = {
+	{"label", 'l', NULL, "add the security label column"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_audit[] = {
+	{"follow", 'f', NULL, "wait for new records (Ctrl-C ends)"},
+	{"lines", 'n', "N", "only the last N records (with -f: then wait)"},
+	{"since", 's', "SEQ", "records from sequence number SEQ on"},
+	{"count", 'c', "N", "stop after printing N records"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_stats[] = {
+	{"all", 'a', NULL, "also list hooks that were never called"},
+	{NULL, 0, NULL, NULL},
+};
+
+const struct hvt_cmd hvt_cmds[] = {
+	{"policy load", "P.bin", "Load a binary policy into hvsecd.",
+	 "The first policy is installed as is; over a loaded policy this is a\n"
+	 "live update, validated against every running domain, event channel,\n"
+	 "grant and resource in use: if anything blocks it, nothing changes\n"
+	 "and every blocker is listed (exit 1).\n",
+	 o_policy_load, true, 1, 1, hvt_cmd_policy_load},
+	{"policy update", "P.bin",
+	 "Replace the loaded policy live (or check it with --dry-run).",
+	 "Lists every blocker: the domains (by name and id), the types and\n"
+	 "conflict sets, the event channels or grants that would lose their\n"
+	 "common type.  Exit 0 when the update (would) apply, 1 when "
+	 "blocked.\n",
+	 o_policy_load, true, 1, 1, hvt_cmd_policy_load},
+	{"policy show", NULL, "Show the policy hvsecd enforces.", NULL,
+	 o_policy_show, true, 0, 0, hvt_cmd_policy_show},
+	{"policy compile", "POLICY.xml [hvsec-polc options]",
+	 "Compile an XML policy (runs hvsec-polc compile).",
+	 "Options after the file go to hvsec-polc, e.g. -o P.bin.\n", NULL,
+	 false, 1, HVT_POS_MAX, hvt_cmd_policy_compile, .raw = true},
+	{"policy graph", "POLICY.xml|P.bin",
+	 "Draw a policy as a Graphviz graph (runs hvsec-polc graph).",
+	 "Example: hvsec policy graph p.xml | dot -Tsvg > p.svg\n", NULL, false,
+	 1, HVT_POS_MAX, hvt_cmd_policy_graph, .raw = true},
+	{"labels", NULL, "List the labels of the loaded policy.", NULL,
+	 o_labels, true, 0, 0, hvt_cmd_labels},
+	{"label add", "LABEL dom CFG | LABEL res RESOURCE",
+	 "Label a domain config or a resource.",
+	 "dom: writes access_control = ['policy=P,label=LABEL'] into CFG (its\n"
+	 "     other lines untouched; the file is replaced atomically).\n"
+	 "res: stores the label of RESOURCE in hvsecd, under its canonical\n"
+	 "     name (phy:/dev/..., file:/path, vlan:N, bridge:NAME, "
+	 "vtpm:UUID;\n"
+	 "     an existing path is resolved through symlinks).\n"
+	 "The label must be a label of the right kind in the loaded policy\n"
+	 "(or in --policy P.bin).\n",
+	 o_label_add, false, 3, 3, hvt_cmd_label_add},
+	{"label rm", "dom CFG | res RESOURCE",
+	 "Remove the label of a domain config or a resource.", NULL, NULL,
+	 false, 2, 2, hvt_cmd_label_rm},
+	{"label get", "dom CFG | res RESOURCE",
+	 "Show the label of a domain config or a resource.",
+	 "Prints ACM:POLICY:LABEL for a config, the label for a resource.\n",
+	 NULL, true, 2, 2, hvt_cmd_label_get},
+	{"resources", NULL, "List the labelled resources.", NULL, NULL, true, 0,
+	 0, hvt_cmd_resources},
+	{"create", "CFG", "Create a domain from an xl-style config.",
+	 "The daemon checks the host's authorization of the label, every\n"
+	 "disk's resource label and the Chinese Wall.  Labelled vifs and\n"
+	 "vTPMs are checked by the toolstack against the same policy.\n",
+	 o_create, false, 1, 1, hvt_cmd_create},
+	{"dry-run", "CFG", "Would CFG be allowed to start, and why (or not).",
+	 "Shows each check: the host's authorization of the label, every\n"
+	 "disk, vif and vTPM resource, XenStore, and the Chinese Wall against\n"
+	 "the running domains.  Nothing is created.\n"
+	 "Exit 0 when PERMITTED, 1 when DENIED (with the reasons).\n",
+	 NULL, true, 1, 1, hvt_cmd_dry_run},
+	{"destroy", "NAME|ID", "Destroy a domain.", NULL, NULL, false, 1, 1,
+	 hvt_cmd_destroy},
+	{"pause", "NAME|ID", "Pause a domain.", NULL, NULL, false, 1, 1,
+	 hvt_cmd_pause},
+	{"unpause", "NAME|ID", "Unpause a domain.", NULL, NULL, false, 1, 1,
+	 hvt_cmd_pause},
+	{"relabel", "NAME|ID LABEL",
+	 "Give a running domain another label (validated like an update).",
+	 NULL, o_relabel, true, 2, 2, hvt_cmd_relabel},
+	{"list", "[NAME|ID...]", "List domains.", NULL, o_list, true, 0,
+	 HVT_POS_MAX, hvt_cmd_list},
+	{"console", "NAME|ID", "Show a domain's console log.", NULL, o_console,
+	 false, 1, 1, hvt_cmd_console},
+	{"audit", NULL, "Show the audit records of access decisions.",
+	 "With --json: one JSON object per line (JSON Lines).\n", o_audit, true,
+	 0, 0, hvt_cmd_audit},
+	{"stats", NULL, "Show hvsecd's counters and per-hook statistics.", NULL,
+	 o_stats, true, 0, 0, hvt_cmd_stats},
+	{"mode", "[enforcing|permissive] [mediate-send|direct-send]",
+	 "Show or set the enforcement mode.",
+	 "permissive: denials are recorded, not enforced.\n"
+	 "mediate-send: channels bound from now on pass every send through\n"
+	 "the evtchn_send hook.\n",
+	 NULL, true, 0, 2, hvt_cmd_mode},
+	{NULL, NULL, NULL, NULL, NULL, false, 0, 0, NULL, false},
+};
+
+/* The top-level help groups the table's commands under these. */
+static const char *heading(const char *name)
+{
+	static const struct {
+		const char *first, *title;
+	} h[] = {
+		{"policy load", "Policy:"},
+		{"labels", "Labels:"},
+		{"create", "Domains:"},
+		{"audit", "Monitoring:"},
+	};
+
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+		if (!strcmp(h[i].first, name))
+			return h[i].title;
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [--run-dir DIR] [--timeout SEC] [--json] COMMAND "
+		"[ARGS...]\n\n"
+		"The hvsec toolstack: domains, labels and policies of hvsecd.\n"
+		"\n",
+		HVT_PROG);
+	for (const struct hvt_cmd *c = hvt_cmds; c->name; c++) {
+		const char *h = heading(c->name);
+
+		if (h)
+			fprintf(f, "%s%s\n", c == hvt_cmds ? "" : "\n", h);
+		fprintf(f, "  %-15s %s\n", c->name, c->summary);
+	}
+	fprintf(f,
+		"\nglobal options:\n"
+		"  --run-dir DIR     hvsecd's run directory (default $%s, "
+		"else %s)\n"
+		"  --timeout SEC     how long to wait for hvsecd (default "
+		"%d)\n"
+		"  --json            machine-readable output where available\n"
+		"  --version         print the version\n"
+		"\n'%s COMMAND --help' describes a command.  Exit status: 0 "
+		"ok, 1 denied or\nblocked, 2 usage or input error, 3 hvsecd "
+		"unreachable or failed.\n",
+		HVT_RUN_DIR_ENV, HVT_RUN_DIR_DEFAULT,
+		HVT_TIMEOUT_MS_DEFAULT / 1000, HVT_PROG);
+}
+
+/* "policy" alone, or "policy frobnicate": the group's commands. */
+static int group_usage(const char *word, const char *bad)
+{
+	size_t n = strlen(word);
+
+	if (bad)
+		hvt_err("%s: unknown command '%s'", word, bad);
+	fprintf(bad ? stderr : stdout, "usage: %s %s SUBCOMMAND ...\n",
+		HVT_PROG, word);
+	for (const struct hvt_cmd *c = hvt_cmds; c->name; c++)
+		if (!strncmp(c->name, word, n) && c->name[n] == ' ')
+			fprintf(bad ? stderr : stdout, "  %-15s %s\n", c->name,
+				c->summary);
+	return HVT_USAGE;
+}
+
+static const struct hvt_cmd *find(int argc, char **argv, int *used)
+{
+	char two[64];
+
+	if (argc >= 2 && snprintf(two, sizeof(two), "%s %s", argv[0], argv[1]) <
+				 (int)sizeof(two)) {
+		for (const struct hvt_cmd *c = hvt_cmds; c->name; c++)
+			if (!strcmp(c->name, two)) {
+				*used = 2;
+				return c;
+			}
+	}
+	for (const struct hvt_cmd *c = hvt_cmds; c->name; c++)
+		if (!strcmp(c->name, argv[0])) {
+			*used = 1;
+			return c;
+		}
+	return NULL;
+}
+
+static bool is_group(const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const struct hvt_cmd *c = hvt_cmds; c->name; c++)
+		if (!strncmp(c->name, w, n) && c->name[n] == ' ')
+			return true;
+	return false;
+}
+
+/* Global options, up to the command word.  Returns the index of the
+ * command word, or -(exit status + 1) when done (help) or wrong. */
+static int globals(struct hvt *t, int argc, char **argv)
+{
+	const char *env = getenv(HVT_RUN_DIR_ENV);
+	int i;
+
+	t->run_dir = env && *env ? env : HVT_RUN_DIR_DEFAULT;
+	t->timeout_ms = HVT_TIMEOUT_MS_DEFAULT;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *s = argv[i];
+		uint32_t sec;
+
+		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+			usage(stdout);
+			return -(HVT_OK + 1);
+		} else if (!strcmp(s, "--version")) {
+			printf("%s %s (control protocol %u)\n", HVT_PROG,
+			       HVT_VERSION, HV_CTL_VERSION);
+			return -(HVT_OK + 1);
+		} else if (!strcmp(s, "--json")) {
+			t->json = true;
+		} else if (!strcmp(s, "--run-dir") && i + 1 < argc) {
+			t->run_dir = argv[++i];
+		} else if (!strncmp(s, "--run-dir=", 10)) {
+			t->run_dir = s + 10;
+		} else if (!strcmp(s, "--timeout") && i + 1 < argc) {
+			if (!hvt_parse_u32(argv[++i], 86400, &sec) || !sec) {
+				hvt_err("--timeout: '%s' is not a number of "
+					"seconds (1-86400)",
+					argv[i]);
+				return -(HVT_USAGE + 1);
+			}
+			t->timeout_ms = (int)sec * 1000;
+		} else if (!strcmp(s, "--run-dir") || !strcmp(s, "--timeout")) {
+			hvt_err("%s needs a value", s);
+			return -(HVT_USAGE + 1);
+		} else {
+			hvt_err("unknown option '%s' (try '%s --help')", s,
+				HVT_PROG);
+			return -(HVT_USAGE + 1);
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return -(HVT_USAGE + 1);
+	}
+	if (!*t->run_dir) {
+		hvt_err("--run-dir: empty");
+		return -(HVT_USAGE + 1);
+	}
+	return i;
+}
+
+/* hvsec help [COMMAND...] */
+static int help(int argc, char **argv)
+{
+	const struct hvt_cmd *cmd;
+	int used;
+
+	if (argc == 0) {
+		usage(stdout);
+		return HVT_OK;
+	}
+	cmd = find(argc, argv, &used);
+	if (cmd) {
+		hvt_cmd_help(cmd, stdout);
+		return HVT_OK;
+	}
+	if (is_group(argv[0])) {
+		group_usage(argv[0], NULL);
+		return HVT_OK;
+	}
+	hvt_err("no command '%s'", argv[0]);
+	return HVT_USAGE;
+}
+
+/* No command of that name: a group ("policy"), or a mistake. */
+static int not_found(int argc, char **argv)
+{
+	if (!is_group(argv[0])) {
+		hvt_err("unknown command '%s' (try '%s --help')", argv[0],
+			HVT_PROG);
+		return HVT_USAGE;
+	}
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		group_usage(argv[0], NULL);
+		return HVT_OK;
+	}
+	return group_usage(argv[0], argc > 1 ? argv[1] : NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct hvt t = {0};
+	struct hvt_args a;
+	const struct hvt_cmd *cmd;
+	int i, used = 0, rc;
+
+	i = globals(&t, argc, argv);
+	if (i < 0)
+		return -i - 1;
+	if (!strcmp(argv[i], "help"))
+		return help(argc - i - 1, argv + i + 1);
+	cmd = find(argc - i, argv + i, &used);
+	if (!cmd)
+		return not_found(argc - i, argv + i);
+	rc = hvt_opt_parse(&t, cmd, argc - i - used, argv + i + used, &a);
+	if (rc >= 0)
+		return rc;
+	if (t.json && !cmd->json) {
+		hvt_err("%s: --json is not available here", cmd->name);
+		return HVT_USAGE;
+	}
+	rc = cmd->run(&t, &a);
+	hvt_disconnect(&t);
+	/* An answer that could not be written is not an answer (a full
+	 * disk); a closed pipe has already ended us with SIGPIPE. */
+	if (fflush(stdout) || ferror(stdout)) {
+		hvt_err("cannot write the output");
+		return rc ? rc : HVT_DAEMON;
+	}
+	return rc;
+}
