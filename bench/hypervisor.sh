@@ -28,9 +28,19 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
+# Everything on one CPU (the daemon, the guests it forks, their plain-Linux
+# peers): on a virtual machine a wakeup across vCPUs can cost tens of
+# microseconds when the other vCPU is halted, which would measure the host's
+# scheduler, not the model.  BENCH_CPU picks the CPU (default: the last one
+# we may use, as bench/run.sh does); BENCH_CPU=none disables pinning.
+cpu=${BENCH_CPU:-$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status |
+	tr ',' '\n' | tail -n 1 | sed 's/.*-//')}
+pin=()
+[ "$cpu" != none ] && command -v taskset >/dev/null && pin=(taskset -c "$cpu")
+
 start() { # run-dir, hvsecd args...
 	local dir=$1; shift
-	"$bin/hvsecd" --run-dir "$dir" --uid-base $((2000000 + ($$ % 20000) * 32768)) "$@" \
+	"${pin[@]}" "$bin/hvsecd" --run-dir "$dir" --uid-base $((2000000 + ($$ % 20000) * 32768)) "$@" \
 		>"$work/hvsecd.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do [ -S "$dir/control" ] && return 0; sleep 0.05; done
@@ -40,9 +50,10 @@ stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 key() { awk -v k="$2" '$1 == k {print $2; exit}' "$1"; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.4g", a / b; else print "nan"}'; }
 
-echo "[bench] hypervisor model: $n hypercalls per loop, $cycles create+destroy per loop, $(nproc) cpus"
+echo "[bench] hypervisor model: $n hypercalls per loop, $cycles create+destroy per loop," \
+	"pinned to cpu $cpu of $(nproc)"
 start "$work/run1"
-"$bench" driver "$work/run1" "$n" "" "$cycles" >"$work/default.txt"
+"${pin[@]}" "$bench" driver "$work/run1" "$n" "" "$cycles" >"$work/default.txt"
 stop
 cat "$work/default.txt" | sed 's/^/[default policy] /'
 
@@ -52,7 +63,7 @@ if [ -x "$genpolicy" ]; then
 	"$genpolicy" 1000 12345 "$work/gen" 1 >/dev/null
 	"$bin/hvsec-polc" compile --quiet "$work/gen/policy.xml" -o "$work/big.bin"
 	start "$work/run2" --policy "$work/big.bin"
-	"$bench" driver "$work/run2" "$n" d1 "$cycles" >"$work/big.txt"
+	"${pin[@]}" "$bench" driver "$work/run2" "$n" d1 "$cycles" >"$work/big.txt"
 	stop
 	sed 's/^/[1000-label policy] /' "$work/big.txt"
 	big=1

@@ -255,7 +255,8 @@ struct hv_ctl_check {
 /* ---- Audit.  Records are JSON lines (the hooks layer's format), one
  * record per line, each ending in '\n'. */
 struct hv_ctl_audit_req {
-	uint64_t from_seq; /* first record wanted; 0 = oldest kept */
+	uint64_t from_seq; /* first record wanted; 0 = oldest kept; past
+			    * the newest = only records made from now */
 	uint32_t max_bytes;/* text budget (capped at HV_CTL_MSG_MAX - 256) */
 	uint32_t flags;    /* HV_CTL_AUDIT_F_FOLLOW */
 };

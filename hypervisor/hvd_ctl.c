@@ -507,6 +507,10 @@ static int op_audit(struct hvd *d, struct hvd_ctl_conn *c, const uint8_t *b,
 	/* Asked for records the ring no longer has: say how many. */
 	if (req.from_seq && first > from)
 		rep.dropped = first - from;
+	/* Asked beyond the newest: the next record made is the next one
+	 * (how a follower starts "from now"). */
+	if (rep.next_seq > hooks_audit_next_seq(d->hooks))
+		rep.next_seq = hooks_audit_next_seq(d->hooks);
 	rep.n_bytes = (uint32_t)n_bytes;
 	pad = (4 - n_bytes % 4) % 4;
 	memset(body_buf + sizeof(rep) + n_bytes, 0, pad);

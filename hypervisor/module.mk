@@ -99,4 +99,5 @@ bench-progs: $(HV_BENCH)
 
 bench-hypervisor: all $(HV_BENCH)
 	$(Q)HVSEC_BUILD=$(BUILD) bash bench/hypervisor.sh
+BENCH_EXTRA += bench-hypervisor
 .PHONY: bench-hypervisor

@@ -10,6 +10,7 @@
  *   hvctl DIR relabel DOMID LABEL [--dry-run] [--revoke]
  *   hvctl DIR res-set RES LABEL | res-rm RES | res-get RES | res-list
  *   hvctl DIR audit [FROM] | console DOMID | evtchn [DOMID] | gnt [DOMID]
+ *   hvctl DIR audit-follow N [MS]            print N new records as they come
  *   hvctl DIR mode [+permissive|-permissive|+mediate|-mediate]
  *   hvctl DIR wait-console DOMID TEXT [MS]   until the console has TEXT
  *   hvctl DIR wait-state DOMID STATE [MS]    until the domain is in STATE
@@ -375,6 +376,34 @@ int main(int argc, char **argv)
 			       (unsigned long long)ar.next_seq,
 			       (unsigned long long)ar.dropped, ar.n_records);
 		}
+	} else if (!strcmp(cmd, "audit-follow")) {
+		struct hv_ctl_audit_req r = {0, 0, HV_CTL_AUDIT_F_FOLLOW};
+		struct hv_ctl_audit_rep ar;
+		uint32_t want, got = 0;
+		int ms = argc > 2 ? (int)num(argv[2]) : 10000;
+
+		if (argc < 2)
+			return 2;
+		want = num(argv[1]);
+		/* Beyond the head: only records made from now on. */
+		r.from_seq = ~0ull >> 1;
+		rc = call(HV_CTL_AUDIT_READ, &r, sizeof(r), NULL, 0);
+		if (rc)
+			return 1;
+		printf("following\n");
+		fflush(stdout);
+		while (got < want) {
+			rc = hv_ctl_next_notice(cl, &resp, ms);
+			if (rc) {
+				fprintf(stderr, "hvctl: %s\n", strerror(-rc));
+				return 1;
+			}
+			memcpy(&ar, resp.body, sizeof(ar));
+			fwrite(resp.body + sizeof(ar), 1, ar.n_bytes, stdout);
+			fflush(stdout);
+			got += ar.n_records;
+		}
+		return 0;
 	} else if (!strcmp(cmd, "stats")) {
 		struct hv_ctl_stats_rep s;
 

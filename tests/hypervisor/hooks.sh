@@ -91,6 +91,14 @@ xsw "/local/domain/$R3/data/go" 1
 check "evtchn_send denied (mediated, enforcing)" "$R3" "send: error -EACCES"
 expect "evtchn list shows the mediated flag" 0 "dom $R3 port [0-9]+ status 2 remote $B3 port [0-9]+ flags 1" -- ctl evtchn "$R3"
 
+# ---- audit follow: a denial arrives as a notice
+timeout 20 "$HVCTL" "$RUN" audit-follow 1 10000 >"$TL_TMP/follow.txt" 2>&1 &
+fpid=$!
+for _ in $(seq 100); do grep -q following "$TL_TMP/follow.txt" && break; sleep 0.05; done
+ctl create bankb2 "$TESTGUEST" -l BankB -- hold >/dev/null
+wait "$fpid"; ok "audit-follow exits after one record" $? "$(cat "$TL_TMP/follow.txt")"
+grep -q '"domain_create"' "$TL_TMP/follow.txt"; ok "the followed record is the denial" $? "$(cat "$TL_TMP/follow.txt")"
+
 # ---- audit and statistics: every denied hook was recorded
 audit=$(ctl audit)
 for h in domain_create host_authorize resource_use evtchn_alloc_unbound \
