@@ -120,6 +120,8 @@ struct hvd_domain {
 	uid_t uid;
 	gid_t gid;
 	struct hvd_ev ev_hc, ev_pid;
+	bool starting;            /* started, no hypercall yet (create
+				   * may be waiting for one) */
 	uint32_t violations;      /* malformed hypercalls */
 	uint32_t xs_conns;        /* open XenStore connections */
 	struct hvd_domain *grave_next; /* retired, freed after the batch */
@@ -162,8 +164,15 @@ struct hvd {
 	int epfd;
 	int sigfd;
 	int ctl_listen, xs_listen;
+	/* Guests may not be able to reach anything under run_dir (another
+	 * uid, a 0700 parent): their XenStore socket lives in a directory
+	 * of its own that every uid can traverse (see setup_guest_dir). */
+	char *guest_dir;        /* NULL when none could be made */
+	char *guest_xs_path;    /* guest_dir/xenstored */
+	int xs_guest_listen;
+	char guest_fail[256];   /* why guests cannot start, "" if they can */
 	int uid_lock;           /* abstract socket: our uid range is ours */
-	struct hvd_ev ev_sig, ev_ctl, ev_xs;
+	struct hvd_ev ev_sig, ev_ctl, ev_xs, ev_xs_guest;
 	bool root;              /* uid-per-guest isolation */
 	uid_t uid_base;
 	uid_t my_uid;
@@ -230,7 +239,9 @@ bool hvd_domain_running(const struct hvd_domain *dom);
 
 /* hvd_spawn.c */
 struct hvd_spawn_req {
-	const char *kernel;
+	const char *kernel; /* for argv[0] and messages */
+	int kernel_fd;      /* hvd_open_kernel's; the caller closes it */
+	bool kernel_script; /* #!: the fd must survive the exec */
 	char *const *argv;
 	uint32_t domid;
 	uid_t uid;
@@ -243,6 +254,11 @@ struct hvd_spawn_req {
 	const char *xs_path;
 	pid_t daemon_pid; /* the guest checks it is still its parent */
 };
+/* Opens a guest program as the daemon (before any uid change), checks it
+ * is a regular file the guest's uid may execute (other_uid: by the
+ * others' bit).  Returns an O_PATH fd or -errno with `why`. */
+int hvd_open_kernel(const char *path, bool other_uid, bool *script,
+		    char *why, size_t why_len);
 /* Starts the guest; *pid and *pidfd on success.  -errno with `why`. */
 int hvd_spawn(const struct hvd_spawn_req *r, pid_t *pid, int *pidfd,
 	      char *why, size_t why_len);
@@ -318,6 +334,13 @@ void hvd_ctl_on_readable(struct hvd *d, struct hvd_ctl_conn *c);
 /* Pushes new audit records to connections that follow the log. */
 void hvd_ctl_audit_push(struct hvd *d);
 void hvd_ctl_close_all(struct hvd *d);
+/* A started domain made its first hypercall or died: answers the create
+ * that waits for it, if any. */
+void hvd_ctl_start_done(struct hvd *d, struct hvd_domain *dom);
+/* Milliseconds until the next waiting create times out, -1 if none. */
+int hvd_ctl_start_timeout(const struct hvd *d);
+/* Answers the creates whose guests are slow to speak: they run. */
+void hvd_ctl_start_expire(struct hvd *d);
 
 /* hvd_reslabel.c */
 int hvd_reslabel_load(struct hvd *d);
@@ -329,7 +352,8 @@ void hvd_reslabel_free(struct hvd *d);
 /* hvd_xs.c */
 int hvd_xs_init(struct hvd *d);
 void hvd_xs_fini(struct hvd *d);
-void hvd_xs_on_accept(struct hvd *d);
+/* A connection on one of the two listening sockets (same rules). */
+void hvd_xs_on_accept(struct hvd *d, int listen_fd);
 void hvd_xs_on_event(struct hvd *d, void *conn, uint32_t events);
 int hvd_xs_introduce(struct hvd *d, struct hvd_domain *dom);
 void hvd_xs_release(struct hvd *d, struct hvd_domain *dom);

@@ -24,12 +24,20 @@
 
 #define CTL_CONNS_MAX 64u
 #define WHY_LEN	      512u
+/* How long a create waits for its guest's first hypercall before saying
+ * "created" anyway (a guest may legitimately run without hypercalls). */
+#define START_WAIT_NS (3000ull * 1000 * 1000)
 
 struct hvd_ctl_conn {
 	int fd;
 	struct hvd_ev ev;
 	bool follow;	     /* audit notices wanted */
 	uint64_t audit_next; /* next record to push */
+	/* A create answered only when its guest has spoken or died; the
+	 * connection is not read meanwhile (answers stay in order). */
+	uint32_t wait_domid; /* 0: none */
+	uint32_t wait_seq;
+	uint64_t wait_until; /* hvd_now_ns() deadline */
 	struct hvd_ctl_conn *next, *prev;
 };
 
@@ -720,6 +728,157 @@ static int op_mode(struct hvd *d, const uint8_t *b, size_t bl, size_t *out_len,
 	return 0;
 }
 
+/* The domain just created (its info is in body_buf) has not made a
+ * hypercall yet: hold the answer until it does, dies, or START_WAIT_NS
+ * pass.  Returns whether the answer is held. */
+static bool start_wait(struct hvd *d, struct hvd_ctl_conn *c, uint32_t seq)
+{
+	struct hv_ctl_domain_info info;
+	struct hvd_domain *dom;
+	struct epoll_event e = {.events = 0, .data.ptr = &c->ev};
+
+	memcpy(&info, body_buf, sizeof(info));
+	dom = hvd_domain_get(d, info.domid);
+	if (!dom || !dom->starting)
+		return false;
+	/* No EPOLLIN until answered; a hangup is still reported. */
+	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0)
+		return false;
+	c->wait_domid = dom->domid;
+	c->wait_seq = seq;
+	c->wait_until = hvd_now_ns() + START_WAIT_NS;
+	return true;
+}
+
+/* The last non-empty line of a console log, printable, into buf. */
+static void console_last_line(const struct hvd *d, uint32_t domid, char *buf,
+			      size_t len)
+{
+	char path[4200], tail[512];
+	ssize_t n = -1;
+	off_t size;
+	char *end, *line;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%u.log", d->console_dir, domid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > 0) {
+		off_t from = size > (off_t)sizeof(tail) - 1
+				     ? size - (off_t)sizeof(tail) + 1
+				     : 0;
+
+		n = pread(fd, tail, sizeof(tail) - 1, from);
+	}
+	close(fd);
+	if (n <= 0)
+		return;
+	tail[n] = '\0';
+	end = tail + n;
+	while (end > tail && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	line = strrchr(tail, '\n');
+	line = line ? line + 1 : tail;
+	/* Written by the guest: nothing that could steer a terminal. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = '?';
+	snprintf(buf, len, "%.200s", line);
+}
+
+static void start_answer(struct hvd *d, struct hvd_ctl_conn *c,
+			 struct hvd_domain *dom, bool timed_out)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->ev};
+	struct hv_ctl_domain_info info;
+	char why[WHY_LEN], last[256];
+	int32_t err = 0;
+
+	c->wait_domid = 0;
+	hvd_domain_info(d, dom, &info);
+	if (hvd_domain_running(dom) ||
+	    (dom->state == HV_DOMSTATE_SHUTDOWN && dom->exit_status == 0)) {
+		/* Running (or ran to a clean end without hypercalls). */
+		snprintf(why, sizeof(why), "created domain %u%s", dom->domid,
+			 timed_out ? " (no hypercall from it yet)" : "");
+	} else if (dom->state == HV_DOMSTATE_SHUTDOWN) {
+		/* Killed by a destroy (or the daemon's exit), not by itself. */
+		snprintf(why, sizeof(why),
+			 "domain %u (%s) was destroyed during start-up",
+			 dom->domid, dom->name);
+		err = -ESRCH;
+	} else {
+		console_last_line(d, dom->domid, last, sizeof(last));
+		snprintf(why, sizeof(why),
+			 "domain %u (%s) died during start-up, %s %d%s%s",
+			 dom->domid, dom->name,
+			 dom->exit_status < 0 ? "signal" : "exit status",
+			 dom->exit_status < 0 ? -dom->exit_status
+					      : dom->exit_status,
+			 last[0] ? ": console: " : " (console empty)", last);
+		err = -ESRCH;
+	}
+	if (reply(c, HV_CTL_DOMAIN_CREATE | HV_CTL_REPLY, c->wait_seq, err,
+		  &info, sizeof(info), why, NULL, 0) ||
+	    epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0)
+		conn_close(d, c);
+}
+
+void hvd_ctl_start_done(struct hvd *d, struct hvd_domain *dom)
+{
+	for (struct hvd_ctl_conn *c = d->ctl_conns; c; c = c->next) {
+		if (c->wait_domid == dom->domid) {
+			start_answer(d, c, dom, false);
+			return;
+		}
+	}
+}
+
+int hvd_ctl_start_timeout(const struct hvd *d)
+{
+	uint64_t now = hvd_now_ns(), first = UINT64_MAX;
+
+	for (const struct hvd_ctl_conn *c = d->ctl_conns; c; c = c->next)
+		if (c->wait_domid && c->wait_until < first)
+			first = c->wait_until;
+	if (first == UINT64_MAX)
+		return -1;
+	/* Rounded up: waking a little late beats spinning. */
+	return first <= now ? 0 : (int)((first - now + 999999) / 1000000);
+}
+
+void hvd_ctl_start_expire(struct hvd *d)
+{
+	uint64_t now = hvd_now_ns();
+
+	for (struct hvd_ctl_conn *c = d->ctl_conns, *next; c; c = next) {
+		struct hvd_domain *dom;
+
+		next = c->next;
+		if (!c->wait_domid || c->wait_until > now)
+			continue;
+		dom = hvd_domain_get(d, c->wait_domid);
+		if (!dom) { /* destroyed and retired meanwhile */
+			struct epoll_event e = {.events = EPOLLIN,
+						.data.ptr = &c->ev};
+
+			c->wait_domid = 0;
+			if (reply(c, HV_CTL_DOMAIN_CREATE | HV_CTL_REPLY,
+				  c->wait_seq, -ESRCH, NULL, 0,
+				  "the domain was destroyed during start-up",
+				  NULL, 0) ||
+			    epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0)
+				conn_close(d, c);
+			continue;
+		}
+		dom->starting = false;
+		start_answer(d, c, dom, true);
+	}
+}
+
 static void handle(struct hvd *d, struct hvd_ctl_conn *c, const uint8_t *msg,
 		   size_t len, int *fds, unsigned nfds)
 {
@@ -749,6 +908,9 @@ static void handle(struct hvd *d, struct hvd_ctl_conn *c, const uint8_t *msg,
 	case HV_CTL_DOMAIN_CREATE:
 	case HV_CTL_DRY_RUN:
 		rc = op_create(d, b, bl, h.op == HV_CTL_DRY_RUN, &out_len, why);
+		if (!rc && h.op == HV_CTL_DOMAIN_CREATE &&
+		    start_wait(d, c, h.seq))
+			return; /* answered by hvd_ctl_start_done */
 		break;
 	case HV_CTL_DOMAIN_DESTROY:
 		rc = get_domid(b, bl, &domid);
@@ -838,6 +1000,12 @@ void hvd_ctl_on_readable(struct hvd *d, struct hvd_ctl_conn *c)
 	unsigned nfds = 0;
 	ssize_t n;
 
+	/* Waiting for a guest, the connection is not read: this can only be
+	 * its hangup, and no one is left to answer. */
+	if (c->wait_domid) {
+		conn_close(d, c);
+		return;
+	}
 	n = hv_sock_recv(c->fd, in, sizeof(in), fds, HV_SOCK_FDS_MAX, &nfds,
 			 MSG_DONTWAIT);
 	if (n == -EAGAIN)

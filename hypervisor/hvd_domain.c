@@ -384,10 +384,10 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 		      char *why, size_t why_len)
 {
 	struct hvd_domain *dom = NULL, *other;
-	struct stat st;
 	int sv[2] = {-1, -1};
-	int console = -1, rc;
-	char gdir[4200], xs_path[4200];
+	int console = -1, kfd = -1, rc;
+	bool script;
+	char gdir[4200];
 	char *argv[HV_CTL_ARGS_MAX + 2];
 	struct hvd_spawn_req sr;
 	uint32_t domid;
@@ -401,21 +401,26 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 			 req->fixed.name, other->domid);
 		return -EEXIST;
 	}
-	if (stat(req->kernel, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    !(st.st_mode & S_IXOTH)) {
-		snprintf(why, why_len,
-			 "kernel %s is not a file every uid may execute",
-			 req->kernel);
-		return -ENOENT;
+	if (!dry_run && d->guest_fail[0]) {
+		snprintf(why, why_len, "hvsecd cannot start guests: %s",
+			 d->guest_fail);
+		return -ENOTCONN;
 	}
+	/* Opened now, as the daemon: the guest execs this very file, and
+	 * where it lives (a 0700 checkout) does not matter. */
+	kfd = hvd_open_kernel(req->kernel, d->root, &script, why, why_len);
+	if (kfd < 0)
+		return kfd;
 	rc = alloc_domid(d, &domid);
 	if (rc) {
 		snprintf(why, why_len, "no free domain id");
-		return rc;
+		goto fail;
 	}
 	dom = domain_alloc(domid);
-	if (!dom)
-		return -ENOMEM;
+	if (!dom) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	fill_from_req(d, dom, req);
 	if (hooks_has_policy(d->hooks) && dom->label[0] &&
 	    dom->row == ACM_ROW_NONE) {
@@ -435,6 +440,7 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 		snprintf(why, why_len, "create would be permitted");
 		hvd_domain_info(d, dom, info);
 		domain_free(dom);
+		close(kfd);
 		d->next_domid = domid;
 		return 0;
 	}
@@ -467,9 +473,10 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 	for (uint32_t i = 0; i < req->n_args; i++)
 		argv[i + 1] = req->args[i];
 	argv[req->n_args + 1] = NULL;
-	snprintf(xs_path, sizeof(xs_path), "%s/%s", d->run_dir, HV_XS_SOCKET);
 	sr = (struct hvd_spawn_req){
 		.kernel = req->kernel,
+		.kernel_fd = kfd,
+		.kernel_script = script,
 		.argv = argv,
 		.domid = domid,
 		.uid = dom->uid,
@@ -479,12 +486,14 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 		.console_fd = console,
 		.hc_fd = sv[1],
 		.cwd = gdir,
-		.xs_path = xs_path,
+		.xs_path = d->guest_xs_path,
 		.daemon_pid = getpid(),
 	};
 	rc = hvd_spawn(&sr, &dom->pid, &dom->pidfd, why, why_len);
 	if (rc)
 		goto fail;
+	close(kfd);
+	kfd = -1;
 	close(sv[1]);
 	sv[1] = -1;
 	close(console);
@@ -509,6 +518,9 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 	if (rc)
 		hvd_log("domain %u: XenStore introduce failed: %s", domid,
 			strerror(-rc));
+	/* Until its first hypercall, a death is a failed start: the create
+	 * is answered then (hvd_ctl.c).  A paused guest has not run. */
+	dom->starting = !sr.paused;
 	hvd_log("domain %u (%s) created, label %s, pid %d", domid, dom->name,
 		dom->label[0] ? dom->label : ACM_UNLABELED, (int)dom->pid);
 	snprintf(why, why_len, "created domain %u", domid);
@@ -525,6 +537,8 @@ fail:
 
 		hooks_domain_create_abort(d->hooks, &s);
 	}
+	if (kfd >= 0)
+		close(kfd);
 	if (console >= 0)
 		close(console);
 	if (sv[0] >= 0)
@@ -546,6 +560,16 @@ void hvd_domain_died(struct hvd *d, struct hvd_domain *dom, uint32_t state,
 
 	if (!hvd_domain_running(dom) && dom->state != HV_DOMSTATE_DYING)
 		return;
+	if (dom->starting && dom->hc_fd >= 0) {
+		char b;
+
+		/* Its first hypercall may wait unread behind this death (one
+		 * epoll batch): it did start, whatever happened next. */
+		if (recv(dom->hc_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+			dom->starting = false;
+			hvd_ctl_start_done(d, dom);
+		}
+	}
 	if (dom->hc_fd >= 0) {
 		hvd_epoll_del(d, dom->hc_fd);
 		close(dom->hc_fd);
@@ -584,6 +608,12 @@ void hvd_domain_died(struct hvd *d, struct hvd_domain *dom, uint32_t state,
 		d->st.crashed++;
 	hvd_log("domain %u (%s) %s, status %d", dom->domid, dom->name,
 		hv_domstate_name(state), (int)exit_status);
+	if (dom->starting) {
+		/* Died before its first hypercall: the create that is
+		 * waiting for it fails with the console's last word. */
+		dom->starting = false;
+		hvd_ctl_start_done(d, dom);
+	}
 	dead_reap(d);
 }
 

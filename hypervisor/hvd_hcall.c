@@ -182,6 +182,11 @@ static void handle_one(struct hvd *d, struct hvd_domain *dom)
 		return;
 	}
 	d->st.hypercalls++;
+	if (dom->starting) {
+		/* It runs and speaks: the create waiting for this is done. */
+		dom->starting = false;
+		hvd_ctl_start_done(d, dom);
+	}
 	if (len < 0) {
 		memset(&req, 0, sizeof(req));
 		rc = -EINVAL;

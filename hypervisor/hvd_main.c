@@ -5,7 +5,7 @@
  *
  *   hvsecd --run-dir DIR [--policy P.bin] [--permissive] [--daemon]
  *          [--uid-base N] [--mediate-send] [--no-isolation]
- *          [--audit-log FILE]
+ *          [--audit-log FILE] [--guest-dir DIR]
  *
  * Everything runs on one thread: the loop takes one event, handles it to
  * the end (a hypercall is answered before the next is read), then writes
@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,17 +137,21 @@ static void usage(FILE *f)
 		"usage: hvsecd --run-dir DIR [--policy P.bin] [--permissive]\n"
 		"              [--daemon] [--uid-base N] [--mediate-send]\n"
 		"              [--no-isolation] [--audit-log FILE]\n"
+		"              [--guest-dir DIR]\n"
 		"\n"
 		"The hvsec hypervisor model.  DIR/control is dom0's control\n"
 		"socket (root only), DIR/xenstored the XenStore socket,\n"
-		"DIR/console/<domid>.log the guests' consoles.\n"
+		"DIR/console/<domid>.log the guests' consoles.  Guests reach\n"
+		"XenStore through a socket in a private directory made under\n"
+		"--guest-dir (default /run/hvsec, else /tmp), which every uid\n"
+		"can traverse wherever the run dir is.\n"
 		"Without --policy the built-in DEFAULT policy is used; a\n"
 		"policy that cannot be loaded starts no guest "
 		"(fail-closed).\n");
 }
 
 struct hvd_opts {
-	const char *run_dir, *policy, *audit_log;
+	const char *run_dir, *policy, *audit_log, *guest_dir;
 	bool permissive, daemonize, no_isolation, mediate_send;
 	long uid_base;
 };
@@ -162,6 +167,7 @@ static int parse_args(int argc, char **argv, struct hvd_opts *o)
 		{"mediate-send", no_argument, NULL, 'm'},
 		{"no-isolation", no_argument, NULL, 'n'},
 		{"audit-log", required_argument, NULL, 'a'},
+		{"guest-dir", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -169,8 +175,8 @@ static int parse_args(int argc, char **argv, struct hvd_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->uid_base = 200000;
-	while ((c = getopt_long(argc, argv, "r:p:Pdu:mna:h", longopts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "r:p:Pdu:mna:g:h", longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->run_dir = optarg;
@@ -204,6 +210,9 @@ static int parse_args(int argc, char **argv, struct hvd_opts *o)
 			break;
 		case 'a':
 			o->audit_log = optarg;
+			break;
+		case 'g':
+			o->guest_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -259,6 +268,17 @@ static int setup_dirs(struct hvd *d)
 	/* 0755: guests (other uids) must reach DIR/xenstored; nothing else
 	 * in DIR is open to them. */
 	rc = own_dir(d->run_dir, 0755);
+	if (rc == -ENOENT) {
+		char *copy = strdup(d->run_dir);
+
+		/* Only the last component is ours to make: a missing parent
+		 * is most likely a typo, not something to create as root. */
+		hvd_log("run dir %s: its parent %s does not exist (hvsecd "
+			"makes the run dir, not its parents)",
+			d->run_dir, copy ? dirname(copy) : "?");
+		free(copy);
+		return rc;
+	}
 	if (rc) {
 		hvd_log("run dir %s: %s", d->run_dir, strerror(-rc));
 		return rc;
@@ -276,27 +296,116 @@ static int setup_dirs(struct hvd *d)
 	return rc;
 }
 
-/* Guests run as other uids: every directory above the XenStore socket
- * must let them through, or libxenstore fails with EACCES in the guest. */
-static void check_reachable(const struct hvd *d)
+/* Every directory from `path` up must let other uids through (search
+ * permission), or a guest of its own uid cannot reach what is inside.
+ * Returns 0, or -EACCES naming the first one that does not in `bad`. */
+static int reachable_by_others(const char *path, char *bad, size_t bad_len)
 {
-	char path[4096];
+	char p[4096];
 	char *slash;
 
-	if (!d->root || !realpath(d->run_dir, path))
-		return;
+	if (!realpath(path, p))
+		return -errno;
 	for (;;) {
 		struct stat st;
 
-		if (stat(path, &st) == 0 && !(st.st_mode & S_IXOTH))
-			hvd_log("warning: %s is not searchable by other uids: "
-				"guests cannot reach %s/%s",
-				path, d->run_dir, HV_XS_SOCKET);
-		slash = strrchr(path, '/');
-		if (!slash || slash == path)
-			break;
-		*slash = '\0';
+		if (stat(p, &st) < 0)
+			return -errno;
+		if (!(st.st_mode & S_IXOTH)) {
+			snprintf(bad, bad_len, "%s", p);
+			return -EACCES;
+		}
+		slash = strrchr(p, '/');
+		if (!slash)
+			return 0;
+		if (slash == p) {
+			if (p[1] == '\0')
+				return 0;
+			p[1] = '\0'; /* then / itself */
+		} else {
+			*slash = '\0';
+		}
 	}
+}
+
+/* Makes a fresh private directory under `base` for the guests' XenStore
+ * socket: mode 0711, so every uid can reach the socket by its name, no
+ * one else can list or write the directory.  `shared` is a base of our
+ * own (/run/hvsec), made and checked like the run dir. */
+static int try_guest_dir(struct hvd *d, const char *base, bool shared,
+			 char *err, size_t err_len)
+{
+	char tmpl[4096], bad[4096];
+	int rc, n;
+
+	if (shared) {
+		rc = own_dir(base, 0711);
+		if (rc) {
+			snprintf(err, err_len, "%.300s: %s", base,
+				 strerror(-rc));
+			return rc;
+		}
+	}
+	n = snprintf(tmpl, sizeof(tmpl), "%s/hvsecd.XXXXXX", base);
+	if (n < 0 || (size_t)n >= sizeof(tmpl))
+		return -ENAMETOOLONG;
+	/* mkdtemp: a new directory, never one someone prepared (/tmp). */
+	if (!mkdtemp(tmpl)) {
+		rc = -errno;
+		snprintf(err, err_len, "%.300s: %s", base, strerror(-rc));
+		return rc;
+	}
+	if (chmod(tmpl, 0711) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* Same-uid guests reach whatever we reach. */
+	rc = d->root ? reachable_by_others(tmpl, bad, sizeof(bad)) : 0;
+	if (rc == -EACCES) {
+		snprintf(err, err_len,
+			 "%.150s: %.200s is not searchable by other uids", base,
+			 bad);
+		rmdir(tmpl);
+		return rc;
+	}
+	if (rc)
+		goto fail;
+	d->guest_dir = strdup(tmpl);
+	d->guest_xs_path = path_join(tmpl, HV_XS_SOCKET);
+	if (!d->guest_dir || !d->guest_xs_path) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, err_len, "%.300s: %s", tmpl, strerror(-rc));
+	rmdir(tmpl);
+	free(d->guest_dir);
+	free(d->guest_xs_path);
+	d->guest_dir = d->guest_xs_path = NULL;
+	return rc;
+}
+
+/* Guests run as other uids and the run dir may sit where they cannot go
+ * (a checkout under a 0700 directory, /root): their XenStore socket goes
+ * in a directory of its own.  Not fatal when none can be made - dom0 and
+ * the tools still work - but then no guest starts: a guest cut off from
+ * XenStore would look started and be useless. */
+static void setup_guest_dir(struct hvd *d, const char *opt)
+{
+	char e1[512] = "", e2[512] = "";
+
+	if (opt) {
+		if (!try_guest_dir(d, opt, false, e1, sizeof(e1)))
+			return;
+	} else if (!try_guest_dir(d, "/run/hvsec", true, e1, sizeof(e1)) ||
+		   !try_guest_dir(d, "/tmp", false, e2, sizeof(e2))) {
+		return;
+	}
+	snprintf(d->guest_fail, sizeof(d->guest_fail),
+		 "no directory guests can reach for their XenStore socket "
+		 "(%s%s%s)",
+		 e1, e2[0] ? "; " : "", e2);
 }
 
 /* Two root daemons with one uid base would run different guests under
@@ -388,7 +497,8 @@ static void handle_event(struct hvd *d, struct epoll_event *e)
 		hvd_ctl_on_readable(d, ev->obj);
 		break;
 	case HVD_EV_XS_LISTEN:
-		hvd_xs_on_accept(d);
+		hvd_xs_on_accept(d, ev == &d->ev_xs_guest ? d->xs_guest_listen
+							  : d->xs_listen);
 		break;
 	case HVD_EV_XS_CONN:
 		hvd_xs_on_event(d, ev->obj, e->events);
@@ -407,7 +517,8 @@ static int loop(struct hvd *d)
 	struct epoll_event evs[64];
 
 	while (!d->stopping) {
-		int n = epoll_wait(d->epfd, evs, 64, -1);
+		/* Bounded while a create waits for its guest's first word. */
+		int n = epoll_wait(d->epfd, evs, 64, hvd_ctl_start_timeout(d));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -417,6 +528,7 @@ static int loop(struct hvd *d)
 		}
 		for (int i = 0; i < n && !d->stopping; i++)
 			handle_event(d, &evs[i]);
+		hvd_ctl_start_expire(d);
 		hvd_xs_flush(d);
 		hvd_ctl_audit_push(d);
 		hvd_domains_gc(d);
@@ -460,6 +572,7 @@ int main(int argc, char **argv)
 		return 2;
 	d->run_dir = o.run_dir;
 	d->epfd = d->sigfd = d->ctl_listen = d->xs_listen = d->uid_lock = -1;
+	d->xs_guest_listen = -1;
 	d->my_uid = geteuid();
 	d->root = d->my_uid == 0 && !o.no_isolation;
 	d->uid_base = (uid_t)o.uid_base;
@@ -483,15 +596,19 @@ int main(int argc, char **argv)
 		goto out;
 	if (hvd_policy_boot(d, o.policy, o.permissive))
 		goto out;
+	setup_guest_dir(d, o.guest_dir);
 	if (hvd_reslabel_load(d) || hvd_domains_init(d) || hvd_xs_init(d) ||
 	    setup_control(d))
 		goto out;
-	check_reachable(d);
 	hvd_log("ready: run dir %s, %s isolation (%s), send %s", d->run_dir,
 		d->root ? "uid-per-guest" : "same-uid (weak)",
 		d->root ? "guest uid = base + domid"
 			: "not root or --no-isolation",
 		d->mediate_send ? "mediated" : "direct");
+	if (d->guest_fail[0])
+		hvd_log("warning: no guest can be started: %s", d->guest_fail);
+	else
+		hvd_log("guests reach XenStore at %s", d->guest_xs_path);
 	write_pidfile(d);
 	if (ready_fd >= 0) {
 		/* Detached: no descriptor of the caller's stays open (a
@@ -525,6 +642,10 @@ out:
 	hvd_domains_shutdown(d);
 	hvd_ctl_close_all(d);
 	hvd_xs_fini(d);
+	if (d->guest_dir)
+		rmdir(d->guest_dir); /* its socket went with hvd_xs_fini */
+	free(d->guest_dir);
+	free(d->guest_xs_path);
 	if (d->ctl_listen >= 0) {
 		char *path = path_join(d->run_dir, HV_CTL_SOCKET);
 

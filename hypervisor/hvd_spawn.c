@@ -10,8 +10,15 @@
  * own uid and gid with no supplementary groups.  no_new_privs always, and
  * a parent-death signal so no guest outlives the daemon.
  *
+ * The program is opened by the daemon, before any uid change, and the
+ * child execs that descriptor: the guest's uid needs execute permission on
+ * the file itself, never search permission on the directories above it
+ * (a checkout under a 0700 directory, or under /root, must still run).
+ * The path is resolved once, so it cannot be swapped between the check
+ * and the exec either.
+ *
  * Exec failures come back over a close-on-exec pipe: EOF means the exec
- * happened, four bytes are the errno of the step that failed.
+ * happened, eight bytes are the errno and the step that failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,9 +36,11 @@
 
 #include "hypervisor/hvd.h"
 
-#define HVD_GUEST_HC_FD 3
-#define HVD_CONSOLE_MAX (4u << 20) /* bytes of console log per guest */
-#define HVD_GUEST_NPROC 256	   /* processes per guest uid */
+#define HVD_GUEST_HC_FD	    3
+#define HVD_GUEST_KERNEL_FD 4	       /* the program, until exec */
+#define HVD_GUEST_ERR_FD    5	       /* the error pipe, until exec */
+#define HVD_CONSOLE_MAX	    (4u << 20) /* bytes of console log per guest */
+#define HVD_GUEST_NPROC	    256	       /* processes per guest uid */
 
 extern char **environ;
 
@@ -97,24 +106,31 @@ child(const struct hvd_spawn_req *r, int errpipe)
 	if (setsid() < 0)
 		child_fail(errpipe, STEP_SETUP);
 
-	/* fds: 0 /dev/null, 1-2 console, 3 hypercall, errpipe kept (cloexec),
-	 * everything else closed. */
+	/* fds: 0 /dev/null, 1-2 console, 3 hypercall, 4 the program and 5
+	 * the error pipe (both close-on-exec), everything else closed.
+	 * Every fd we keep moves out of the way of 0-5 first. */
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0)
+	if (devnull < 0 || (devnull = fcntl(devnull, F_DUPFD_CLOEXEC, 10)) < 0)
 		child_fail(errpipe, STEP_FDS);
-	/* Move the fds we keep out of the way of 0-3 first. */
 	int hc_fd = fcntl(r->hc_fd, F_DUPFD_CLOEXEC, 10);
 	int con_fd = fcntl(r->console_fd, F_DUPFD_CLOEXEC, 10);
+	int k_fd = fcntl(r->kernel_fd, F_DUPFD_CLOEXEC, 10);
 	int err_fd = fcntl(errpipe, F_DUPFD_CLOEXEC, 10);
-	if (hc_fd < 0 || con_fd < 0 || err_fd < 0)
+	if (hc_fd < 0 || con_fd < 0 || k_fd < 0 || err_fd < 0)
 		child_fail(errpipe, STEP_FDS);
-	errpipe = err_fd;
+	if (dup3(err_fd, HVD_GUEST_ERR_FD, O_CLOEXEC) < 0)
+		child_fail(err_fd, STEP_FDS);
+	errpipe = HVD_GUEST_ERR_FD;
 	if (dup2(devnull, 0) < 0 || dup2(con_fd, 1) < 0 ||
-	    dup2(con_fd, 2) < 0 || dup2(hc_fd, HVD_GUEST_HC_FD) < 0)
+	    dup2(con_fd, 2) < 0 || dup2(hc_fd, HVD_GUEST_HC_FD) < 0 ||
+	    dup3(k_fd, HVD_GUEST_KERNEL_FD, O_CLOEXEC) < 0)
 		child_fail(errpipe, STEP_FDS);
-	/* Everything from 4 up goes but the error pipe (close-on-exec). */
-	if (syscall(SYS_close_range, HVD_GUEST_HC_FD + 1, errpipe - 1, 0) < 0 ||
-	    syscall(SYS_close_range, errpipe + 1, ~0u, 0) < 0)
+	if (syscall(SYS_close_range, HVD_GUEST_ERR_FD + 1, ~0u, 0) < 0)
+		child_fail(errpipe, STEP_FDS);
+	/* A #! script is run by its interpreter, which opens it again as
+	 * /dev/fd/4: that one descriptor must survive the exec (it is an
+	 * O_PATH handle on the script itself: it grants nothing). */
+	if (r->kernel_script && fcntl(HVD_GUEST_KERNEL_FD, F_SETFD, 0) < 0)
 		child_fail(errpipe, STEP_FDS);
 
 	rl.rlim_cur = rl.rlim_max = HVD_CONSOLE_MAX;
@@ -174,8 +190,59 @@ child(const struct hvd_spawn_req *r, int errpipe)
 	 * toolstack's unpause (SIGCONT) lets it exec. */
 	if (r->paused)
 		raise(SIGSTOP);
-	execve(r->kernel, r->argv, env);
+	syscall(SYS_execveat, HVD_GUEST_KERNEL_FD, "", r->argv, env,
+		AT_EMPTY_PATH);
 	child_fail(errpipe, STEP_EXEC);
+}
+
+int hvd_open_kernel(const char *path, bool other_uid, bool *script, char *why,
+		    size_t why_len)
+{
+	char proc[64], magic[2];
+	struct stat st;
+	int fd, rfd, rc;
+
+	*script = false;
+	/* O_PATH: no open of the file itself - a FIFO cannot block us, a
+	 * device has no open side effect - yet exec works on it. */
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(why, why_len, "kernel %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(why, why_len, "kernel %s: %s", path, strerror(-rc));
+		goto fail;
+	}
+	/* A guest of its own uid is "other" to the file: only the others'
+	 * execute bit lets it run the program. */
+	if (!S_ISREG(st.st_mode) ||
+	    !(st.st_mode &
+	      (other_uid ? S_IXOTH : S_IXUSR | S_IXGRP | S_IXOTH))) {
+		rc = -EACCES;
+		snprintf(why, why_len,
+			 "kernel %s is not a regular file every uid may "
+			 "execute (mode %04o)",
+			 path, (unsigned)(st.st_mode & 07777));
+		goto fail;
+	}
+	/* Whether it is a script decides whether the descriptor must stay
+	 * open across the exec.  Reopened through /proc: the same file,
+	 * known to be regular, so reading two bytes is harmless. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (rfd >= 0) {
+		if (pread(rfd, magic, 2, 0) == 2 && magic[0] == '#' &&
+		    magic[1] == '!')
+			*script = true;
+		close(rfd);
+	}
+	return fd;
+fail:
+	close(fd);
+	return rc;
 }
 
 int hvd_spawn(const struct hvd_spawn_req *r, pid_t *pid, int *pidfd, char *why,
@@ -237,9 +304,13 @@ int hvd_spawn(const struct hvd_spawn_req *r, pid_t *pid, int *pidfd, char *why,
 		waitid(P_PIDFD, (id_t)pfd, &si, WEXITED);
 		close(pfd);
 		rc = -e[0];
-		snprintf(why, why_len, "cannot start %s: %s: %s", r->kernel,
+		snprintf(why, why_len, "cannot start %s: %s: %s%s", r->kernel,
 			 step_names[e[1] > 0 && e[1] <= STEP_EXEC ? e[1] : 0],
-			 strerror(e[0]));
+			 strerror(e[0]),
+			 e[1] == STEP_EXEC && e[0] == ENOENT
+				 ? " (its ELF interpreter or #! interpreter "
+				   "is missing)"
+				 : "");
 		goto out;
 	}
 	*pid = p;

@@ -2,7 +2,10 @@
 /*
  * hvd_xs.c - the embedded XenStore server (hypervisor/xenstore/xs.h) on
  * RUN_DIR/xenstored, the socket the real libxenstore and xenstore-* tools
- * use (XENSTORED_PATH).
+ * use (XENSTORED_PATH), and on GUEST_DIR/xenstored, the same server where
+ * guests of other uids can reach it wherever RUN_DIR is (their
+ * XENSTORED_PATH).  Both sockets follow the same rules below: which one a
+ * peer used says nothing about who it is.
  *
  * Identity: a connection's domid is fixed at accept from SO_PEERCRED and
  * never from anything the peer says.
@@ -61,50 +64,72 @@ static int xs_auth(void *arg, const struct xs_auth *req)
 	}
 }
 
+/* A listening byte-stream socket at `path`, open to every uid: identity
+ * comes from SO_PEERCRED, never from the file mode, so being able to
+ * connect grants nothing. */
+static int xs_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	mode_t old;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		unlink(path);
+	}
+	/* libxenstore speaks a byte stream. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0777);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (!rc && (chmod(path, 0666) < 0 || listen(fd, 128) < 0))
+		rc = -errno;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 int hvd_xs_init(struct hvd *d)
 {
 	char path[4200];
-	int fd;
+	int fd, rc;
 
 	d->xs = xs_server_new(NULL);
 	if (!d->xs)
 		return -ENOMEM;
 	xs_server_set_auth(d->xs, xs_auth, d);
+	/* RUN_DIR/xenstored: dom0 and the tools. */
 	snprintf(path, sizeof(path), "%s/%s", d->run_dir, HV_XS_SOCKET);
-	/* libxenstore speaks a byte stream: SOCK_STREAM, open to every uid
-	 * (identity comes from SO_PEERCRED, not from the file mode). */
-	{
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		struct stat st;
-		mode_t old;
-
-		if (strlen(path) >= sizeof(sa.sun_path))
-			return -ENAMETOOLONG;
-		strcpy(sa.sun_path, path);
-		if (lstat(path, &st) == 0) {
-			if (!S_ISSOCK(st.st_mode))
-				return -EEXIST;
-			unlink(path);
-		}
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    0);
-		if (fd < 0)
-			return -errno;
-		old = umask(0777);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-			umask(old);
-			close(fd);
-			return -errno;
-		}
-		umask(old);
-		if (chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
-			close(fd);
-			return -errno;
-		}
+	fd = xs_listen(path);
+	if (fd < 0) {
+		hvd_log("XenStore socket %s: %s", path, strerror(-fd));
+		return fd;
 	}
 	d->xs_listen = fd;
 	d->ev_xs.kind = HVD_EV_XS_LISTEN;
-	return hvd_epoll_add(d, fd, EPOLLIN, &d->ev_xs);
+	rc = hvd_epoll_add(d, fd, EPOLLIN, &d->ev_xs);
+	if (rc || !d->guest_xs_path)
+		return rc;
+	/* The guests' door to the same store, where they can reach it. */
+	fd = xs_listen(d->guest_xs_path);
+	if (fd < 0) {
+		snprintf(d->guest_fail, sizeof(d->guest_fail),
+			 "guest XenStore socket %s: %s", d->guest_xs_path,
+			 strerror(-fd));
+		return 0;
+	}
+	d->xs_guest_listen = fd;
+	d->ev_xs_guest.kind = HVD_EV_XS_LISTEN;
+	return hvd_epoll_add(d, fd, EPOLLIN, &d->ev_xs_guest);
 }
 
 static void conn_close(struct hvd *d, struct hvd_xs_conn *c)
@@ -141,6 +166,11 @@ void hvd_xs_fini(struct hvd *d)
 		d->xs_listen = -1;
 		snprintf(path, sizeof(path), "%s/%s", d->run_dir, HV_XS_SOCKET);
 		unlink(path);
+	}
+	if (d->xs_guest_listen >= 0) {
+		close(d->xs_guest_listen);
+		d->xs_guest_listen = -1;
+		unlink(d->guest_xs_path);
 	}
 	if (d->xs)
 		xs_server_free(d->xs);
@@ -220,7 +250,7 @@ static long peer_domid(struct hvd *d, const struct ucred *cr)
 	return -1;
 }
 
-void hvd_xs_on_accept(struct hvd *d)
+void hvd_xs_on_accept(struct hvd *d, int listen_fd)
 {
 	for (;;) {
 		struct hvd_xs_conn *c;
@@ -230,7 +260,7 @@ void hvd_xs_on_accept(struct hvd *d)
 		long domid;
 		int fd;
 
-		fd = accept4(d->xs_listen, NULL, NULL,
+		fd = accept4(listen_fd, NULL, NULL,
 			     SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;

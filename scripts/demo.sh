@@ -213,7 +213,6 @@ if [ -r "$DEMO/hv/hvsecd.pid" ]; then
 fi
 case $DEMO in / | "$SRC" | "$SRC/" | "$HOME") die "refusing to wipe $DEMO" ;; esac
 { rm -rf "$DEMO" && mkdir -p "$DEMO/img"; } || die "cannot create $DEMO"
-chmod 755 "$DEMO"
 
 printf '%shvsec demo%s: Chinese Wall + Simple Type Enforcement on a multi-tenant host\n' "$B" "$R"
 say "Tenants Acme, Globex and Initech rent guests on one host; the provider runs a"
@@ -263,24 +262,11 @@ say "hvsecd models Xen: domains are processes, event channels and grants are"
 say "hypercalls it mediates with the policy, and it runs XenStore. hvsec is the"
 say "toolstack (like xl). Commands below find hvsecd through HVSEC_RUN_DIR=$RUN."
 why "Start hvsecd (it enforces a built-in DEFAULT policy until we load ours)."
-# Guests run under their own uids (base + domid) when hvsecd is root: they
-# must reach the run directory and the guest program.
+# As root, hvsecd runs each guest under its own uid (base + domid); it execs
+# the guest program by descriptor and serves guests XenStore from a directory
+# they can reach, so the checkout's own permissions do not matter.
 hv_opts=()
-if [ "$(id -u)" = 0 ]; then
-	p=$DEMO
-	while [ -n "$p" ] && [ "$p" != / ]; do
-		[ -n "$(find "$p" -maxdepth 0 -perm -o=x 2>/dev/null)" ] || { hv_opts=(--no-isolation); break; }
-		p=$(dirname "$p")
-	done
-	p=$GUEST
-	while [ -n "$p" ] && [ "$p" != / ]; do
-		[ -n "$(find "$p" -maxdepth 0 -perm -o=x 2>/dev/null)" ] || { hv_opts=(--no-isolation); break; }
-		p=$(dirname "$p")
-	done
-fi
-show_cmd hvsecd --run-dir "$RUN" "${hv_opts[@]}" "&"
-[ ${#hv_opts[@]} -gt 0 ] &&
-	say "  ${DIM}(--no-isolation: the checkout is not searchable by other users, so guests run with hvsecd's uid)${R}"
+show_cmd hvsecd --run-dir "$RUN" "&"
 uid_base=200000
 for try in 1 2 3 4; do
 	# Another hvsecd on this machine may hold the default guest uid range.

@@ -513,11 +513,39 @@ static int run(struct tg *t, const char *act)
 	return 0;
 }
 
+static void usage(void)
+{
+	fputs("usage: hvsec-testguest ACTION...\n"
+	      "\n"
+	      "The lab guest: started by hvsecd (the config's kernel, its\n"
+	      "`extra` as the actions), it runs the actions in order and\n"
+	      "reports each on its console.  It needs the hypercall channel\n"
+	      "hvsecd passes (HVSEC_HC_FD): run by hand it cannot start.\n"
+	      "\n"
+	      "Actions (DOM is a domain id):\n"
+	      "  whoami  offer:DOM  bind:DOM  send  wait[:MS]  status  close\n"
+	      "  grant:DOM[:ro]  map:DOM[:ro|rw]  unmap  tryrw  peek  "
+	      "endgrant\n"
+	      "  copy:DOM  transfer:DOM  take[:MS]\n"
+	      "  write:PATH=VAL  read:PATH  watch:PATH[:MS]  rm:PATH  "
+	      "txn:PATH=VAL\n"
+	      "  garbage[:N]  sleep:MS  hold  shutdown[:REASON]  exit:CODE  "
+	      "crash\n"
+	      "See hypervisor/guest/testguest.c and docs/hypervisor.md.\n",
+	      stdout);
+}
+
 int main(int argc, char **argv)
 {
 	struct tg t;
 	int rc;
 
+	/* No action is spelled like this, so it cannot hide one. */
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage();
+		return 0;
+	}
 	memset(&t, 0, sizeof(t));
 	t.page.fd = -1;
 	setvbuf(stdout, NULL, _IOLBF, 0);

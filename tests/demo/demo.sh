@@ -12,8 +12,6 @@ source "$(dirname "$0")/../lib.sh"
 : "${HVSEC_BUILD:=build}"
 DEMO_SH=$HVSEC_SRC/scripts/demo.sh
 T=$TL_TMP
-# Guests run under their own uids: they must reach the scratch directory.
-chmod 755 "$T"
 
 for b in hvsec hvsecd hvsec-polc hvsec-testguest; do
 	case $HVSEC_BUILD in /*) f=$HVSEC_BUILD/bin/$b ;; *) f=$HVSEC_SRC/$HVSEC_BUILD/bin/$b ;; esac

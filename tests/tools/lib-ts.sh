@@ -22,8 +22,6 @@ TS_PID=
 # the same-uid guest of the other).  Tests run in parallel: take one from
 # our pid, and move on if it is taken.
 TS_UID_BASE=${TS_UID_BASE:-$((1000000 + ($$ % 30000) * 32768))}
-# Guests run under their own uids: they must reach the run directory.
-chmod 755 "$TL_TMP"
 
 ts_need() {
 	for b in "$@"; do
