@@ -22,7 +22,7 @@ static_assert(HV_EACCES == EACCES && HV_EINVAL == EINVAL && HV_ESRCH == ESRCH &&
 		      HV_ETIMEDOUT == ETIMEDOUT,
 	      "Xen errno values differ from the host's");
 
-#define BODY(op, req, fds, rep) [op] = {#op + 6, (req), (fds), (rep)}
+#define BODY(op, req, fds, rep) [op] = {&(#op)[6], (req), (fds), (rep)}
 
 static const struct hv_op_desc op_table[HV_OP__COUNT] = {
 	BODY(HV_OP_WHOAMI, 0, 0, sizeof(struct hv_rep_whoami)),
