@@ -15,7 +15,8 @@
 
 #include "policy-compiler/polc.h"
 
-static char *format_message(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *
+format_message(const char *fmt, va_list ap)
 {
 	va_list ap2;
 	char *buf;

@@ -8,7 +8,8 @@
 
 #include "tools/hvsec.h"
 
-static void vmsg(const char *kind, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+vmsg(const char *kind, const char *fmt, va_list ap)
 {
 	/* stdout first: an answer and an error printed around the same
 	 * time should come out in the order they were made. */
