@@ -189,6 +189,14 @@ void hooks_state_free(struct hooks_state *hs);
 
 void hooks_set_mode(struct hooks_state *hs, enum hooks_mode mode);
 enum hooks_mode hooks_get_mode(const struct hooks_state *hs);
+/* While on, hooks still decide (and a permitted create still accounts
+ * the domain: undo it with hooks_domain_create_abort) but nothing is
+ * counted in hooks_stats (the engine's counters included) and nothing is
+ * audited: a dry run of a create is a question, and a record or a denial
+ * count for a domain that never existed would read exactly like an
+ * enforced refusal.  The engine's decision cache does keep what it
+ * computed (a cache, not a record). */
+void hooks_set_dry_run(struct hooks_state *hs, bool on);
 const char *hooks_mode_name(enum hooks_mode mode);
 
 /* ------------------------------------------------------------------ */

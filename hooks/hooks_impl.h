@@ -59,11 +59,17 @@ struct hooks_state {
 	struct hooks_config cfg; /* defaults filled in */
 	char *audit_log_path;	 /* owned copy of cfg.audit_log */
 	enum hooks_mode mode;
+	/* A what-if question is being asked (hooks_set_dry_run): decisions
+	 * are made but neither counted nor audited. */
+	bool dry_run;
 	struct hooks_policy *pol; /* NULL: fail-closed */
 	char no_policy_why[HOOKS_TEXT_MAX];
 	struct hooks_counters counters[HOOKS_ID__COUNT];
 	/* Engine statistics of the policies replaced so far. */
 	struct acm_hook_stats engine_past[ACM_HOOK__COUNT];
+	/* What dry runs added to the engine's counters, taken back out in
+	 * hooks_stats: the engine counts every decision it computes. */
+	struct acm_hook_stats engine_dry[ACM_HOOK__COUNT];
 	uint32_t untracked[HOOKS_UNTRACKED_MAX];
 	size_t n_untracked;
 	struct hooks_audit audit;

@@ -86,6 +86,12 @@ void hooks_set_mode(struct hooks_state *hs, enum hooks_mode mode)
 		hs->mode = mode;
 }
 
+void hooks_set_dry_run(struct hooks_state *hs, bool on)
+{
+	if (hs)
+		hs->dry_run = on;
+}
+
 enum hooks_mode hooks_get_mode(const struct hooks_state *hs)
 {
 	return hs ? hs->mode : HOOKS_ENFORCING;
@@ -174,7 +180,7 @@ void hooks_stats(const struct hooks_state *hs, enum hooks_id id,
 {
 	const struct hooks_hook_info *h = hooks_hook_info(id);
 	const struct hooks_counters *c;
-	const struct acm_hook_stats *past;
+	const struct acm_hook_stats *past, *dry;
 	struct acm_hook_stats now = {0, 0, 0};
 
 	if (!out)
@@ -192,7 +198,10 @@ void hooks_stats(const struct hooks_state *hs, enum hooks_id id,
 	past = &hs->engine_past[h->acm_hook];
 	if (hs->pol)
 		acm_stats(hs->pol->ctx, h->acm_hook, &now);
-	out->engine.evaluated = past->evaluated + now.evaluated;
-	out->engine.denied = past->denied + now.denied;
-	out->engine.cache_hits = past->cache_hits + now.cache_hits;
+	dry = &hs->engine_dry[h->acm_hook];
+	out->engine.evaluated =
+		past->evaluated + now.evaluated - dry->evaluated;
+	out->engine.denied = past->denied + now.denied - dry->denied;
+	out->engine.cache_hits =
+		past->cache_hits + now.cache_hits - dry->cache_hits;
 }

@@ -278,7 +278,10 @@ static void evaluate(struct hooks_state *hs, struct call *c)
 
 static int decide(struct hooks_state *hs, struct call *c)
 {
-	struct hooks_counters *cnt = &hs->counters[c->id];
+	/* A dry run counts into a scratch copy nobody reads. */
+	struct hooks_counters scratch = {0};
+	struct hooks_counters *cnt =
+		hs->dry_run ? &scratch : &hs->counters[c->id];
 	bool enforced;
 
 	c->h = &hook_table[c->id];
@@ -293,6 +296,16 @@ static int decide(struct hooks_state *hs, struct call *c)
 		c->reason = HOOKS_R_NO_POLICY;
 		c->decision = c->h->dflt;
 		cnt->no_policy++;
+	} else if (hs->dry_run) {
+		struct acm_hook_stats *dry = &hs->engine_dry[c->h->acm_hook];
+		struct acm_hook_stats a, b;
+
+		acm_stats(hs->pol->ctx, c->h->acm_hook, &a);
+		evaluate(hs, c);
+		acm_stats(hs->pol->ctx, c->h->acm_hook, &b);
+		dry->evaluated += b.evaluated - a.evaluated;
+		dry->denied += b.denied - a.denied;
+		dry->cache_hits += b.cache_hits - a.cache_hits;
 	} else {
 		evaluate(hs, c);
 	}
@@ -308,6 +321,8 @@ static int decide(struct hooks_state *hs, struct call *c)
 		enforced = true;
 	}
 
+	if (hs->dry_run)
+		return enforced ? -EACCES : 0; /* a question leaves no record */
 	if (c->decision == HOOKS_PERMIT)
 		cnt->permitted++;
 	else if (enforced)

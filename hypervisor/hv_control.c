@@ -28,6 +28,7 @@ static const char *const op_names[HV_CTL_OP__COUNT] = {
 	[HV_CTL_RES_LABEL_GET] = "res-label-get",
 	[HV_CTL_RES_LABEL_LIST] = "res-label-list",
 	[HV_CTL_DRY_RUN] = "dry-run",
+	[HV_CTL_GET_MODE] = "get-mode",
 	[HV_CTL_AUDIT_READ] = "audit",
 	[HV_CTL_STATS] = "stats",
 	[HV_CTL_CONSOLE] = "console",
@@ -222,7 +223,7 @@ size_t hv_ctl_encode_create(const struct hv_ctl_create_args *a, void *buf,
 	if (a->uuid)
 		memcpy(f.uuid, a->uuid, HV_UUID_LEN);
 	if (a->n_args > HV_CTL_ARGS_MAX || a->n_disks > HV_CTL_DISKS_MAX ||
-	    a->n_vtpms > HV_CTL_VTPMS_MAX ||
+	    a->n_vtpms > HV_CTL_VTPMS_MAX || a->n_vifs > HV_CTL_VIFS_MAX ||
 	    (a->flags & ~HV_CTL_CREATE_F_ALL) ||
 	    a->memory_mb > HV_CTL_MEMORY_MB_MAX || !a->kernel ||
 	    a->kernel[0] != '/')
@@ -232,6 +233,7 @@ size_t hv_ctl_encode_create(const struct hv_ctl_create_args *a, void *buf,
 	f.n_args = a->n_args;
 	f.n_disks = a->n_disks;
 	f.n_vtpms = a->n_vtpms;
+	f.n_vifs = a->n_vifs;
 
 	hv_wbuf_init(&w, buf, cap);
 	hv_wbuf_put(&w, &f, sizeof(f));
@@ -251,6 +253,11 @@ size_t hv_ctl_encode_create(const struct hv_ctl_create_args *a, void *buf,
 		memcpy(v.uuid, a->vtpms[i].uuid, HV_UUID_LEN);
 		hv_wbuf_put(&w, &v, sizeof(v));
 		hv_wbuf_put_str(&w, a->vtpms[i].backend);
+	}
+	for (uint32_t i = 0; i < a->n_vifs; i++) {
+		if (!a->vifs[i] || !a->vifs[i][0])
+			return 0;
+		hv_wbuf_put_str(&w, a->vifs[i]);
 	}
 	return hv_wbuf_error(&w) ? 0 : w.len;
 }
@@ -278,7 +285,7 @@ int hv_ctl_decode_create(const void *body, size_t len,
 	struct hv_cur c;
 
 	out->arena_used = 0;
-	out->n_args = out->n_disks = out->n_vtpms = 0;
+	out->n_args = out->n_disks = out->n_vtpms = out->n_vifs = 0;
 	hv_cur_init(&c, body, len);
 	if (hv_cur_get(&c, f, sizeof(*f)))
 		return -EINVAL;
@@ -288,8 +295,8 @@ int hv_ctl_decode_create(const void *body, size_t len,
 	if ((f->flags & ~HV_CTL_CREATE_F_ALL) ||
 	    f->memory_mb > HV_CTL_MEMORY_MB_MAX ||
 	    f->n_args > HV_CTL_ARGS_MAX || f->n_disks > HV_CTL_DISKS_MAX ||
-	    f->n_vtpms > HV_CTL_VTPMS_MAX || f->reserved[0] || f->reserved[1] ||
-	    f->reserved[2])
+	    f->n_vtpms > HV_CTL_VTPMS_MAX || f->n_vifs > HV_CTL_VIFS_MAX ||
+	    f->reserved[0] || f->reserved[1])
 		return -EINVAL;
 	if (hv_cur_get_str(&c, out->kernel, sizeof(out->kernel),
 			   HV_CTL_STR_MAX) ||
@@ -321,6 +328,11 @@ int hv_ctl_decode_create(const void *body, size_t len,
 		if (arena_str(&c, out, false, &out->vtpms[i].backend))
 			return -EINVAL;
 		out->n_vtpms++;
+	}
+	for (uint32_t i = 0; i < f->n_vifs; i++) {
+		if (arena_str(&c, out, false, &out->vifs[i]))
+			return -EINVAL;
+		out->n_vifs++;
 	}
 	if (hv_cur_left(&c))
 		return -EINVAL; /* trailing bytes */

@@ -10,7 +10,9 @@
  *
  * A request is struct hv_ctl_hdr + the op's body.  Every request gets one
  * reply: struct hv_ctl_reply_hdr (seq echoed, op | HV_CTL_REPLY, a Xen
- * errno), then the op's reply body (only when err == 0), then `text_len`
+ * errno), then the op's reply body (when err == 0, and for the errors
+ * whose body is the answer: -EBUSY from POLICY_LOAD/RELABEL with the
+ * blockers, -EACCES from DOMAIN_CREATE with the checks), then `text_len`
  * bytes of human-readable explanation (why a create was denied, what a
  * dry run found), zero-padded to 4.  A connection that asked to follow the
  * audit log also receives notices (op HV_CTL_NTF_AUDIT, seq 0).
@@ -38,10 +40,16 @@
 #define HV_XS_SOCKET "xenstored"    /* RUN_DIR/xenstored */
 #define HV_CONSOLE_DIR "console"    /* RUN_DIR/console/<domid>.log */
 
-/* magic: 'H' 'V' 'K' then the protocol version. */
+/* magic: 'H' 'V' 'K' then the protocol version.
+ *   1  first version
+ *   2  a denied DOMAIN_CREATE (-EACCES) carries hv_ctl_dry_run_rep and
+ *      its checks as body; the create body carries vifs (n_vifs takes
+ *      the first reserved word); hv_ctl_domain_info grows cpu_ns and
+ *      created_unix_ns (192 -> 208 bytes); GET_MODE.  A version 1 client
+ *      would misread every domain record, so version 1 is refused. */
 #define HV_CTL_MAGIC_BASE 0x004b5648u
-#define HV_CTL_VERSION 1u
-#define HV_CTL_VERSION_MIN 1u
+#define HV_CTL_VERSION 2u
+#define HV_CTL_VERSION_MIN 2u
 #define HV_CTL_MAGIC(v) (HV_CTL_MAGIC_BASE | ((uint32_t)(v) << 24))
 
 #define HV_CTL_MSG_MAX 65536u  /* largest datagram either way */
@@ -49,6 +57,7 @@
 #define HV_CTL_ARGS_MAX 64u    /* guest argv entries after the kernel */
 #define HV_CTL_DISKS_MAX 16u
 #define HV_CTL_VTPMS_MAX 4u
+#define HV_CTL_VIFS_MAX 16u
 #define HV_CTL_BLOCKERS_MAX 128u /* listed; the total is also reported */
 #define HV_CTL_CHECKS_MAX 32u
 #define HV_CTL_TEXT_MAX 4096u
@@ -66,7 +75,8 @@ struct hv_ctl_reply_hdr {
 	struct hv_ctl_hdr h;
 	int32_t err;       /* 0 or a negative Xen errno */
 	uint32_t nfds;     /* fds attached */
-	uint32_t body_len; /* op reply body bytes (0 when err != 0) */
+	uint32_t body_len; /* op reply body bytes (0 when err != 0, but for
+			    * the errors above that carry one) */
 	uint32_t text_len; /* explanation bytes after the body, unpadded */
 };
 
@@ -100,6 +110,7 @@ enum hv_ctl_op {
 	HV_CTL_GNT_LIST = 19,      /* hv_ctl_domid (INVALID: all) ->
 				    * hv_ctl_gnt_rep + entries */
 	HV_CTL_SET_MODE = 20,      /* hv_ctl_mode -> hv_ctl_mode */
+	HV_CTL_GET_MODE = 21,      /* (empty) -> hv_ctl_mode, changes nothing */
 	HV_CTL_OP__COUNT
 };
 enum hv_ctl_notice {
@@ -165,10 +176,16 @@ struct hv_ctl_lookup {
  *   str arg x n_args            (argv[1..]; argv[0] is the kernel)
  *   n_disks x { hv_ctl_disk, str resource, str vdev }
  *   n_vtpms x { hv_ctl_vtpm, str backend }
+ *   n_vifs x { str resource }   (version 2)
  * `name` and `label` are NUL-terminated in their fields; name is
  * [A-Za-z0-9_.-]{1,63}; label "" means unlabeled (__UNLABELED__).
- * The resource label of a disk is the daemon's (RES_LABEL_*), not the
- * config's: a disk names its resource ("file:/img", "phy:/dev/sdb"). */
+ * The resource label of a disk, vif or vTPM is the daemon's
+ * (RES_LABEL_*), not the config's: a disk names its resource
+ * ("file:/img", "phy:/dev/sdb"), a vif its network in xlcfg's canonical
+ * form ("vlan:N" for a bridge "BR.N", else "bridge:BR"), a vTPM is
+ * "vtpm:UUID" (lowercase, from its uuid).  The daemon checks every one
+ * that has a label with resource_use at create; one without a label is
+ * not a resource the policy speaks of and is not checked. */
 struct hv_ctl_create {
 	char name[HV_NAME_LEN];
 	char label[HV_NAME_LEN];
@@ -178,7 +195,8 @@ struct hv_ctl_create {
 	uint32_t n_args;
 	uint32_t n_disks;
 	uint32_t n_vtpms;
-	uint32_t reserved[3];
+	uint32_t n_vifs;           /* version 2; version 1 sends 0 */
+	uint32_t reserved[2];
 };
 #define HV_CTL_CREATE_F_PAUSED (1u << 0) /* start paused */
 #define HV_CTL_CREATE_F_ALL 0x1u
@@ -219,6 +237,12 @@ struct hv_ctl_domain_info {
 	uint8_t uuid[HV_UUID_LEN];
 	char name[HV_NAME_LEN];
 	char label[HV_NAME_LEN];
+	/* Version 2.  CPU time of the guest process (user + system, its
+	 * reaped children included), read by the daemon from /proc/PID/stat
+	 * of its own child: the toolstack need not see the guest's /proc.
+	 * dom0's is the daemon's own.  After death: the last value. */
+	uint64_t cpu_ns;
+	uint64_t created_unix_ns; /* CLOCK_REALTIME at creation */
 };
 #define HV_CTL_DINFO_F_DOM0 (1u << 0)
 
@@ -240,13 +264,19 @@ struct hv_ctl_relabel {
 /* ---- Resource labels.  RES_LABEL_LIST reply: hv_ctl_list_rep, then
  * count x { str resource, str label }. */
 
-/* ---- Dry run: what create would decide, without creating. */
+/* ---- Dry run: what create would decide, without creating.  Also the
+ * body of a DOMAIN_CREATE denied by the policy (err -EACCES): there the
+ * checks are those the create ran, in order, the denial last (a create
+ * stops at its first denial); verdict is -EACCES. */
 struct hv_ctl_dry_run_rep {
 	int32_t verdict;  /* what DOMAIN_CREATE would return (0/-EACCES..) */
 	uint32_t n_checks;/* hv_ctl_check x n_checks follows */
 };
 struct hv_ctl_check {
-	uint32_t hook;         /* acm_hook */
+	uint32_t hook;         /* enum hooks_id: the line of hooks/hooks.def
+				* (hooks_hook_info() names it), not the
+				* engine's acm_hook, which several hooks
+				* share */
 	int32_t err;           /* 0 permitted, -EACCES denied */
 	char object[HV_NAME_LEN]; /* label or resource checked against */
 	char text[120];        /* the reason, NUL-terminated */
@@ -323,10 +353,10 @@ struct hv_ctl_gnt_entry {
 #define HV_CTL_GNT_KIND_MAP 2u
 #define HV_CTL_GNT_F_ORPHANED (1u << 8)
 
-/* ---- Mode */
+/* ---- Mode.  SET_MODE changes it; GET_MODE (no body) only asks. */
 struct hv_ctl_mode {
 	uint32_t set;   /* bits to set */
-	uint32_t clear; /* bits to clear; reply: current mode in `set` */
+	uint32_t clear; /* bits to clear; reply: current mode in `set`, 0 */
 };
 #define HV_CTL_MODE_PERMISSIVE (1u << 0)   /* hooks log, never deny */
 #define HV_CTL_MODE_MEDIATE_SEND (1u << 1) /* channels bound from now on
@@ -347,9 +377,12 @@ static_assert(offsetof(struct hv_ctl_policy_info, generation) == 80, "pi");
 static_assert(sizeof(struct hv_ctl_lookup) == 68, "lookup");
 static_assert(sizeof(struct hv_ctl_create) == 64 + 64 + 16 + 32, "create");
 static_assert(offsetof(struct hv_ctl_create, memory_mb) == 144, "create.mem");
+static_assert(offsetof(struct hv_ctl_create, n_vifs) == 164, "create.vifs");
 static_assert(sizeof(struct hv_ctl_disk) == 8, "disk");
 static_assert(sizeof(struct hv_ctl_vtpm) == 16, "vtpm");
-static_assert(sizeof(struct hv_ctl_domain_info) == 48 + 16 + 128, "dinfo");
+static_assert(sizeof(struct hv_ctl_domain_info) == 48 + 16 + 128 + 16,
+	      "dinfo");
+static_assert(offsetof(struct hv_ctl_domain_info, cpu_ns) == 192, "dinfo.cpu");
 static_assert(offsetof(struct hv_ctl_domain_info, uuid) == 48, "dinfo.uuid");
 static_assert(sizeof(struct hv_ctl_list) == 8, "list");
 static_assert(sizeof(struct hv_ctl_list_rep) == 8, "list rep");
@@ -428,6 +461,8 @@ struct hv_ctl_create_args {
 	uint32_t n_disks;
 	const struct hv_ctl_vtpm_arg *vtpms;
 	uint32_t n_vtpms;
+	const char *const *vifs;    /* canonical: "vlan:20", "bridge:br0" */
+	uint32_t n_vifs;
 };
 /* Encodes the body of DOMAIN_CREATE / DRY_RUN.  Returns the length, or 0
  * when an argument breaks a bound (too long, too many, bad name). */
@@ -451,6 +486,8 @@ struct hv_ctl_create_req {
 		uint8_t uuid[HV_UUID_LEN];
 		char *backend;           /* into `arena` */
 	} vtpms[HV_CTL_VTPMS_MAX];
+	uint32_t n_vifs;
+	char *vifs[HV_CTL_VIFS_MAX];     /* into `arena` */
 	size_t arena_used;
 	char arena[HV_CTL_MSG_MAX];
 };

@@ -126,6 +126,8 @@ struct hvd_domain {
 	uint32_t xs_conns;        /* open XenStore connections */
 	struct hvd_domain *grave_next; /* retired, freed after the batch */
 	uint64_t created_ns;
+	uint64_t created_unix_ns; /* CLOCK_REALTIME, for the toolstack */
+	uint64_t cpu_ns;          /* last read from /proc (hvd_domain_cpu) */
 
 	uint32_t max_pages;
 	uint32_t granted_pages;   /* live grant entries */
@@ -231,6 +233,9 @@ int hvd_domain_pause(struct hvd *d, uint32_t domid, bool pause);
 void hvd_domain_died(struct hvd *d, struct hvd_domain *dom, uint32_t state,
 		     int32_t exit_status, uint32_t reason);
 void hvd_domain_on_pidfd(struct hvd *d, struct hvd_domain *dom);
+/* Refreshes dom->cpu_ns from /proc/PID/stat of the guest (the daemon's
+ * own for dom0) while its process is there, zombie included. */
+void hvd_domain_cpu(struct hvd_domain *dom);
 void hvd_domain_info(const struct hvd *d, const struct hvd_domain *dom,
 		     struct hv_ctl_domain_info *info);
 void hvd_domains_shutdown(struct hvd *d);

@@ -106,6 +106,19 @@ void hvd_ctl_on_accept(struct hvd *d)
 	}
 }
 
+/* The errors whose reply still carries the op's body, because there the
+ * body is the answer: the blockers of a refused update or relabel, the
+ * checks of a denied create (so no client has to parse the text). */
+static bool err_has_body(uint32_t op, int32_t err)
+{
+	op &= ~HV_CTL_REPLY;
+	if (err == -EBUSY)
+		return op == HV_CTL_POLICY_LOAD || op == HV_CTL_RELABEL;
+	if (err == -EACCES)
+		return op == HV_CTL_DOMAIN_CREATE;
+	return false;
+}
+
 /* Sends header + body + text (+ padding) with fds.  Returns 0 or -errno
  * (the connection is then closed by the caller). */
 static int reply(struct hvd_ctl_conn *c, uint32_t op, uint32_t seq, int32_t err,
@@ -117,8 +130,10 @@ static int reply(struct hvd_ctl_conn *c, uint32_t op, uint32_t seq, int32_t err,
 	size_t pad = (4 - tl % 4) % 4;
 	size_t len;
 
+	if (err && !err_has_body(op, err))
+		body_len = 0;
 	if (err)
-		body_len = 0, nfds = 0;
+		nfds = 0;
 	if (sizeof(r) + body_len + tl + pad > HV_CTL_MSG_MAX)
 		return -E2BIG; /* a bug: callers bound their bodies */
 	len = sizeof(r) + body_len + tl + pad;
@@ -287,7 +302,7 @@ static int op_create(struct hvd *d, const uint8_t *b, size_t bl, bool dry_run,
 	}
 	rc = hvd_domain_create(d, &create_req, dry_run, &info, checks,
 			       &n_checks, why, WHY_LEN);
-	if (!dry_run) {
+	if (!dry_run && rc != -EACCES) {
 		memcpy(body_buf, &info, sizeof(info));
 		*out_len = sizeof(info);
 		return rc;
@@ -295,11 +310,13 @@ static int op_create(struct hvd *d, const uint8_t *b, size_t bl, bool dry_run,
 	/* A dry run answers the question even when the answer is no. */
 	if (rc && !n_checks)
 		return rc; /* not a policy answer: bad label, kernel... */
+	/* A denied create carries the checks it ran, the denial last, as a
+	 * dry run's reply does (with -EACCES as the reply's err). */
 	struct hv_ctl_dry_run_rep dr = {rc, n_checks};
 	memcpy(body_buf, &dr, sizeof(dr));
 	memcpy(body_buf + sizeof(dr), checks, n_checks * sizeof(checks[0]));
 	*out_len = sizeof(dr) + n_checks * sizeof(checks[0]);
-	return 0;
+	return dry_run ? 0 : rc;
 }
 
 static int get_domid(const uint8_t *b, size_t bl, uint32_t *domid)
@@ -335,6 +352,7 @@ static int op_list(struct hvd *d, const uint8_t *b, size_t bl, size_t *out_len)
 			rep.next = i;
 			break;
 		}
+		hvd_domain_cpu(dom);
 		hvd_domain_info(d, dom, &info);
 		memcpy(p, &info, sizeof(info));
 		p += sizeof(info);
@@ -363,6 +381,7 @@ static int op_info(struct hvd *d, const uint8_t *b, size_t bl, size_t *out_len)
 	}
 	if (!dom)
 		return -ESRCH;
+	hvd_domain_cpu(dom);
 	hvd_domain_info(d, dom, &info);
 	memcpy(body_buf, &info, sizeof(info));
 	*out_len = sizeof(info);
@@ -957,6 +976,13 @@ static void handle(struct hvd *d, struct hvd_ctl_conn *c, const uint8_t *msg,
 	case HV_CTL_SET_MODE:
 		rc = op_mode(d, b, bl, &out_len, why);
 		break;
+	case HV_CTL_GET_MODE:
+		/* The same answer with nothing to change. */
+		rc = bl ? -EINVAL
+			: op_mode(d,
+				  (const uint8_t *)&(struct hv_ctl_mode){0, 0},
+				  sizeof(struct hv_ctl_mode), &out_len, why);
+		break;
 	default:
 		rc = -ENOSYS;
 		break;
@@ -965,27 +991,6 @@ send:
 	if (rc && !why[0])
 		snprintf(why, WHY_LEN, "%s: %s", hv_ctl_op_name(h.op),
 			 strerror(-rc));
-	/* Blockers travel with -EBUSY: the body is the answer there. */
-	if (rc == -EBUSY && out_len) {
-		struct hv_ctl_reply_hdr r;
-		size_t tl = strnlen(why, WHY_LEN), pad = (4 - tl % 4) % 4;
-		size_t total = sizeof(r) + out_len + tl + pad;
-
-		r = (struct hv_ctl_reply_hdr){
-			.h = {HV_CTL_MAGIC(HV_CTL_VERSION), h.op | HV_CTL_REPLY,
-			      (uint32_t)total, h.seq},
-			.err = rc,
-			.body_len = (uint32_t)out_len,
-			.text_len = (uint32_t)tl,
-		};
-		memcpy(out_buf, &r, sizeof(r));
-		memcpy(out_buf + sizeof(r), body_buf, out_len);
-		memcpy(out_buf + sizeof(r) + out_len, why, tl);
-		memset(out_buf + sizeof(r) + out_len + tl, 0, pad);
-		if (hv_sock_send(c->fd, out_buf, total, NULL, 0, MSG_DONTWAIT))
-			conn_close(d, c);
-		return;
-	}
 	if (reply(c, h.op | HV_CTL_REPLY, h.seq, rc, body_buf, out_len, why,
 		  &out_fd, out_nfds))
 		conn_close(d, c);

@@ -117,6 +117,14 @@ struct hvd_domain *hvd_domain_by_name(struct hvd *d, const char *name)
 	return dead;
 }
 
+static uint64_t unix_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int hvd_domains_init(struct hvd *d)
 {
 	struct hvd_domain *dom0 = domain_alloc(HV_DOMID_DOM0);
@@ -131,6 +139,7 @@ int hvd_domains_init(struct hvd *d)
 	const char *l = hvd_label_name(d, dom0->row);
 	snprintf(dom0->label, sizeof(dom0->label), "%s", l ? l : "");
 	dom0->created_ns = hvd_now_ns();
+	dom0->created_unix_ns = unix_now_ns();
 	dom0->uid = d->my_uid;
 	d->doms[0] = dom0;
 	d->n_live = 1;
@@ -226,6 +235,46 @@ static void add_check(struct hv_ctl_check *checks, uint32_t *n,
 	snprintf(c->text, sizeof(c->text), "%s %.80s", what, arg ? arg : "");
 }
 
+/* "vtpm:UUID" as xlcfg names a vTPM resource (lowercase, 8-4-4-4-12),
+ * so the label stored under that name is the one found. */
+static void vtpm_resource(const uint8_t *u, char *out, size_t len)
+{
+	size_t o = (size_t)snprintf(out, len, "vtpm:");
+
+	for (unsigned i = 0; i < HV_UUID_LEN && o + 3 < len; i++) {
+		o += (size_t)snprintf(out + o, len - o, "%02x", u[i]);
+		if ((i == 3 || i == 5 || i == 7 || i == 9) && o + 1 < len)
+			out[o++] = '-', out[o] = '\0';
+	}
+}
+
+/* A vif or vTPM resource: checked with resource_use when it has a label,
+ * as xend checked every labelled resource.  One without a label is no
+ * object of the policy (an unlabelled bridge) and is not checked.  The
+ * guest reaches these through backends the daemon does not mediate, so
+ * this check at create is where the policy is enforced for them. */
+static int labelled_res_check(struct hvd *d, const struct hooks_subject *subj,
+			      enum hooks_res_class cls, const char *name,
+			      const char *lname, struct hv_ctl_check *checks,
+			      uint32_t *n_checks, char *why, size_t why_len)
+{
+	const char *rl = hvd_reslabel_get(d, name);
+	struct hooks_resource res = {.cls = cls, .name = name};
+	int rc;
+
+	if (!rl)
+		return 0;
+	res.label = hooks_label_find(d->hooks, ACM_LABEL_RESOURCE, rl);
+	rc = hooks_resource_use(d->hooks, subj, &res);
+	add_check(checks, n_checks, HOOKS_ID_resource_use, rc, rl,
+		  rc ? "may not use resource" : "may use resource", name);
+	if (rc)
+		snprintf(why, why_len,
+			 "denied: label %s may not use resource %s (label %s)",
+			 lname, name, rl);
+	return rc;
+}
+
 /* The policy checks of a create, in Xen's order (xend checked the host
  * authorization and the resources before the domctl that ran the Chinese
  * Wall).  A real create stops at the first denial; a dry run runs them
@@ -273,6 +322,26 @@ static int create_checks(struct hvd *d, struct hvd_domain *dom,
 				 "(label %s)",
 				 lname, req->disks[i].resource,
 				 rl ? rl : ACM_UNLABELED);
+			if (!dry_run)
+				return rc;
+			first = first ? first : rc;
+		}
+	}
+	for (uint32_t i = 0; i < req->n_vifs + req->n_vtpms; i++) {
+		static const uint8_t zero[HV_UUID_LEN];
+		bool vif = i < req->n_vifs;
+		uint32_t k = vif ? i : i - req->n_vifs;
+		char vt[64];
+
+		if (!vif && !memcmp(req->vtpms[k].uuid, zero, HV_UUID_LEN))
+			continue; /* no uuid: no resource name to label */
+		if (!vif)
+			vtpm_resource(req->vtpms[k].uuid, vt, sizeof(vt));
+		rc = labelled_res_check(d, &subj,
+					vif ? HOOKS_RES_VIF : HOOKS_RES_VTPM,
+					vif ? req->vifs[k] : vt, lname, checks,
+					n_checks, why, why_len);
+		if (rc) {
 			if (!dry_run)
 				return rc;
 			first = first ? first : rc;
@@ -390,13 +459,17 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 	char gdir[4200];
 	char *argv[HV_CTL_ARGS_MAX + 2];
 	struct hvd_spawn_req sr;
-	uint32_t domid;
+	uint32_t domid, next_domid = d->next_domid;
+	bool in_use;
 
 	if (n_checks)
 		*n_checks = 0;
-	/* A dead record with this name yields to the new domain. */
+	/* A dead record with this name yields to the new domain.  A dry run
+	 * asks the policy question anyway: the name is the toolstack's to
+	 * change, the labels are what the answer is about. */
 	other = hvd_domain_by_name(d, req->fixed.name);
-	if (other && hvd_domain_running(other)) {
+	in_use = other && hvd_domain_running(other);
+	if (in_use && !dry_run) {
 		snprintf(why, why_len, "a domain named %s exists (domid %u)",
 			 req->fixed.name, other->domid);
 		return -EEXIST;
@@ -430,19 +503,28 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 		rc = -EINVAL;
 		goto fail;
 	}
+	/* A dry run is a question: the hooks neither count nor audit it. */
+	hooks_set_dry_run(d->hooks, dry_run);
 	rc = create_checks(d, dom, req, dry_run, checks, n_checks, why,
 			   why_len);
+	hooks_set_dry_run(d->hooks, false);
+	if (dry_run) {
+		if (!rc)
+			snprintf(why, why_len, "create would be permitted");
+		if (in_use) {
+			size_t l = strnlen(why, why_len);
+
+			snprintf(why + l, why_len - l,
+				 "; but the name %s is in use (domid %u)",
+				 req->fixed.name, other->domid);
+		}
+		if (!rc)
+			hvd_domain_info(d, dom, info);
+		goto fail; /* undoes everything, the domid included */
+	}
 	if (rc) {
 		d->st.denials++;
 		goto fail;
-	}
-	if (dry_run) {
-		snprintf(why, why_len, "create would be permitted");
-		hvd_domain_info(d, dom, info);
-		domain_free(dom);
-		close(kfd);
-		d->next_domid = domid;
-		return 0;
 	}
 
 	if (other) { /* the dead record of the same name */
@@ -502,6 +584,7 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 	sv[0] = -1;
 	dom->state = sr.paused ? HV_DOMSTATE_PAUSED : HV_DOMSTATE_RUNNING;
 	dom->created_ns = hvd_now_ns();
+	dom->created_unix_ns = unix_now_ns();
 	d->doms[domid] = dom;
 	d->n_live++;
 	d->st.created++;
@@ -527,10 +610,13 @@ int hvd_domain_create(struct hvd *d, const struct hv_ctl_create_req *req,
 	hvd_domain_info(d, dom, info);
 	return 0;
 fail:
-	/* A refused create does not use up its domid. */
-	if (dom &&
-	    d->next_domid ==
-		    (domid >= HV_DOMID_MAX ? HV_DOMID_FIRST_GUEST : domid + 1))
+	/* A dry run leaves the domid counter as it found it; a refused
+	 * create does not use up its domid. */
+	if (dry_run)
+		d->next_domid = next_domid;
+	else if (dom &&
+		 d->next_domid == (domid >= HV_DOMID_MAX ? HV_DOMID_FIRST_GUEST
+							 : domid + 1))
 		d->next_domid = domid;
 	if (dom && dom->accounted) {
 		struct hooks_subject s = hvd_subject(dom);
@@ -579,6 +665,8 @@ void hvd_domain_died(struct hvd *d, struct hvd_domain *dom, uint32_t state,
 	 * leader is still an unreaped zombie here, so its pid and process
 	 * group cannot have been reused by anyone else. */
 	hvd_kill_guest(d, dom, SIGKILL);
+	/* Its last CPU time, while the zombie's /proc entry still exists. */
+	hvd_domain_cpu(dom);
 	if (dom->pidfd >= 0) {
 		siginfo_t si;
 
@@ -702,6 +790,51 @@ int hvd_domain_pause(struct hvd *d, uint32_t domid, bool pause)
 	return 0;
 }
 
+void hvd_domain_cpu(struct hvd_domain *dom)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v[4] = {0, 0, 0, 0};
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	if (dom->dom0)
+		snprintf(path, sizeof(path), "/proc/self/stat");
+	else if (dom->pid > 0 && dom->pidfd >= 0)
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)dom->pid);
+	else
+		return; /* reaped: the pid may be anyone's now; keep the last
+			 * value */
+	if (hz <= 0)
+		return;
+	/* Our own child, not reaped while we hold its pidfd: the pid cannot
+	 * name anyone else. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* The command name is in parentheses and may hold anything: count
+	 * fields from the last ')'.  utime, stime, cutime, cstime are the
+	 * 12th to 15th after it. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return;
+	for (int f = 0; f < 15 && p; f++) {
+		p = strchr(p + 1, ' ');
+		if (p && f >= 11)
+			v[f - 11] = strtoull(p + 1, NULL, 10);
+	}
+	if (!p)
+		return;
+	/* dom0 is the daemon: its children are the guests, not its time. */
+	dom->cpu_ns = (v[0] + v[1] + (dom->dom0 ? 0 : v[2] + v[3])) *
+		      (1000000000ull / (unsigned long long)hz);
+}
+
 void hvd_domain_info(const struct hvd *d, const struct hvd_domain *dom,
 		     struct hv_ctl_domain_info *info)
 {
@@ -719,6 +852,8 @@ void hvd_domain_info(const struct hvd *d, const struct hvd_domain *dom,
 	info->n_maps = dom->n_maps;
 	info->uid = dom->uid;
 	memcpy(info->uuid, dom->uuid, HV_UUID_LEN);
+	info->cpu_ns = dom->cpu_ns;
+	info->created_unix_ns = dom->created_unix_ns;
 	memcpy(info->name, dom->name, HV_NAME_LEN);
 	info->name[HV_NAME_LEN - 1] = '\0';
 	if (dom->label[0]) {

@@ -2,13 +2,11 @@
 /*
  * cmd_domain.c - create, destroy, pause, unpause, relabel, console.
  *
- * create: the daemon decides (host authorization, each disk's resource
- * label, the Chinese Wall) and says why it refused; the tool adds which
- * running domain a Chinese-Wall denial is about, from the same policy.
- * The create protocol carries no vifs and the vTPM path is checked when
- * the backend connects, so labelled vifs and vTPMs are checked here, with
- * the engine, before the request goes out (as xend did for every
- * resource).
+ * create: the daemon decides (host authorization, each labelled disk,
+ * vif and vTPM resource, the Chinese Wall) and returns the checks it ran;
+ * the tool adds which running domain a Chinese-Wall denial is about,
+ * from the same policy.  It decides nothing itself: a pre-check in dom0
+ * would only be a second, weaker copy of the daemon's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hooks/hooks.h"
 #include "tools/hvsec.h"
 
 static const char *strip_denied(const char *s)
@@ -31,7 +30,6 @@ int hvt_cmd_create(struct hvt *t, const struct hvt_args *a)
 	struct xlcfg c = {0};
 	struct hvt_create cr;
 	struct hvt_policy pol = {0};
-	struct hvt_checks ck = {0};
 	struct hv_ctl_domain_info info, *doms = NULL;
 	size_t len, n_doms = 0;
 	int rc;
@@ -46,17 +44,6 @@ int hvt_cmd_create(struct hvt *t, const struct hvt_args *a)
 			      hvt_opt(a, "paused") != NULL, &cr);
 	if (rc)
 		goto out_pol;
-	rc = hvt_checks_local(t, &pol, &c, &ck);
-	if (rc)
-		goto out_cr;
-	for (size_t i = 0; i < ck.n; i++) {
-		if (ck.v[i].err < 0) {
-			hvt_err("create %s denied: %s %s: %s", c.name,
-				ck.v[i].what, ck.v[i].object, ck.v[i].why);
-			rc = HVT_NO;
-			goto out_cr;
-		}
-	}
 	len = hv_ctl_encode_create(&cr.a, body, sizeof(body));
 	if (!len) {
 		hvt_err("%s: the domain does not fit a create request", c.path);
@@ -65,9 +52,18 @@ int hvt_cmd_create(struct hvt *t, const struct hvt_args *a)
 	}
 	rc = hvt_call(t, HV_CTL_DOMAIN_CREATE, body, len, NULL, 0);
 	if (rc == -HV_EACCES) {
+		static struct hvt_dchecks dc;
 		char why[512] = "";
-		bool wall = strstr(t->resp->text, "domain_create") != NULL;
+		bool wall = false;
 
+		/* Which check refused, from the reply's structured checks
+		 * (protocol 2); the text is for people only. */
+		if (!hvt_dchecks_take(t->resp, &dc))
+			for (uint32_t i = 0; i < dc.rep.n_checks; i++)
+				wall |= dc.chk[i].err &&
+					dc.chk[i].hook ==
+						(uint32_t)
+							HOOKS_ID_domain_create;
 		hvt_err("create %s denied: %s", c.name,
 			strip_denied(t->resp->text));
 		/* Which running domain is in the way, if it is the wall. */
@@ -105,7 +101,6 @@ int hvt_cmd_create(struct hvt *t, const struct hvt_args *a)
 		       info.domid, hvt_opt(a, "paused") ? ", paused" : "");
 out_cr:
 	free(doms);
-	hvt_checks_free(&ck);
 	hvt_create_free(&cr);
 out_pol:
 	hvt_policy_free(&pol);

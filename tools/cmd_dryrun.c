@@ -12,9 +12,10 @@
  *   Decision: DENIED (1 of 4 checks)
  *
  * hvsecd runs every check it would run at create (all of them, not just
- * up to the first denial); the tool adds its own checks of labelled vifs
- * and vTPMs (hvt_check.c) and, for a Chinese-Wall denial, which running
- * domain holds the conflicting type.  Exit 0 PERMITTED, 1 DENIED.
+ * up to the first denial; labelled disks, vifs and vTPMs included); the
+ * tool lists the unlabelled vifs and vTPMs as not checked (hvt_check.c)
+ * and, for a Chinese-Wall denial, names the running domain that holds
+ * the conflicting type.  Exit 0 PERMITTED, 1 DENIED.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,11 @@
 #include "tools/hvsec.h"
 
 struct dry {
-	struct hv_ctl_dry_run_rep rep;
-	struct hv_ctl_check chk[HV_CTL_CHECKS_MAX];
+	struct hvt_dchecks dc;
 	char chwall[512]; /* why the wall refuses, "" if it does not */
+	char said[HV_CTL_TEXT_MAX + 1]; /* hvsecd's summary (e.g. that the
+					 * name is in use), kept before the
+					 * next call reuses the reply */
 };
 
 /* The daemon numbers a check's hook as hooks.def does. */
@@ -40,22 +43,12 @@ static int take(struct hvt *t, struct dry *d)
 {
 	const struct hv_ctl_resp *r = t->resp;
 
-	if (r->body_len < sizeof(d->rep))
-		goto bad;
-	memcpy(&d->rep, r->body, sizeof(d->rep));
-	if (d->rep.n_checks > HV_CTL_CHECKS_MAX ||
-	    r->body_len != sizeof(d->rep) + d->rep.n_checks * sizeof(d->chk[0]))
-		goto bad;
-	memcpy(d->chk, r->body + sizeof(d->rep),
-	       d->rep.n_checks * sizeof(d->chk[0]));
-	for (uint32_t i = 0; i < d->rep.n_checks; i++) {
-		d->chk[i].object[sizeof(d->chk[i].object) - 1] = '\0';
-		d->chk[i].text[sizeof(d->chk[i].text) - 1] = '\0';
+	if (hvt_dchecks_take(r, &d->dc)) {
+		hvt_err("hvsecd sent a malformed dry-run reply");
+		return HVT_DAEMON;
 	}
+	snprintf(d->said, sizeof(d->said), "%s", r->text ? r->text : "");
 	return 0;
-bad:
-	hvt_err("hvsecd sent a malformed dry-run reply");
-	return HVT_DAEMON;
 }
 
 static const char *verdict(int err)
@@ -76,11 +69,12 @@ static void print_json(const struct xlcfg *c, const char *policy,
 	hvt_json_kstr(&j, "policy", policy);
 	hvt_json_kstr(&j, "label", c->has_label ? c->label : ACM_UNLABELED);
 	hvt_json_kstr(&j, "decision", denied ? "DENIED" : "PERMITTED");
-	hvt_json_ki64(&j, "errno", d->rep.verdict);
+	hvt_json_ki64(&j, "errno", d->dc.rep.verdict);
+	hvt_json_kstr(&j, "hvsecd", d->said);
 	hvt_json_key(&j, "checks");
 	hvt_json_arr(&j);
-	for (uint32_t i = 0; i < d->rep.n_checks; i++) {
-		const struct hv_ctl_check *k = &d->chk[i];
+	for (uint32_t i = 0; i < d->dc.rep.n_checks; i++) {
+		const struct hv_ctl_check *k = &d->dc.chk[i];
 
 		hvt_json_obj(&j);
 		hvt_json_kstr(&j, "hook", hook_name(k->hook));
@@ -128,8 +122,8 @@ static void print_text(const struct xlcfg *c, const char *policy,
 	else
 		printf("%s (hvsecd has no policy)\n",
 		       c->has_label ? c->label : ACM_UNLABELED);
-	for (uint32_t i = 0; i < d->rep.n_checks; i++) {
-		const struct hv_ctl_check *k = &d->chk[i];
+	for (uint32_t i = 0; i < d->dc.rep.n_checks; i++) {
+		const struct hv_ctl_check *k = &d->dc.chk[i];
 		const char *name = hook_name(k->hook);
 
 		n++;
@@ -152,9 +146,11 @@ static void print_text(const struct xlcfg *c, const char *policy,
 			printf("  %-6s  %-15s %s: %s\n", verdict(k->err),
 			       k->what, k->object, k->why);
 	}
+	if (d->said[0])
+		printf("hvsecd: %s\n", d->said);
 	if (denied && bad == 0)
 		printf("Decision: DENIED (hvsecd: %s)\n",
-		       hvt_errname(d->rep.verdict));
+		       hvt_errname(d->dc.rep.verdict));
 	else if (denied)
 		printf("Decision: DENIED (%u of %u checks)\n", bad, n);
 	else
@@ -220,10 +216,10 @@ int hvt_cmd_dry_run(struct hvt *t, const struct hvt_args *a)
 	rc = hvt_checks_local(t, &pol, &c, &ck);
 	if (rc)
 		goto out_cr;
-	denied = d->rep.verdict != 0;
+	denied = d->dc.rep.verdict != 0;
 	for (size_t i = 0; i < ck.n; i++)
 		denied |= ck.v[i].err < 0;
-	if (d->rep.verdict && pol.p && !hvt_domain_list(t, &doms, &n_doms))
+	if (d->dc.rep.verdict && pol.p && !hvt_domain_list(t, &doms, &n_doms))
 		hvt_chwall_why(&pol,
 			       hvt_label_row(&pol, ACM_LABEL_VM, cr.a.label),
 			       doms, n_doms, d->chwall, sizeof(d->chwall));

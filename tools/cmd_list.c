@@ -7,44 +7,36 @@
  * ACM:multi-tenant:SystemManagement
  *
  * Mem is the domain's grant cap in MiB; Time is the CPU time of the
- * guest's process (read from /proc, so it needs the daemon's host and
- * enough privilege; 0.0 otherwise).  Every domain is one vCPU in the
+ * guest's process as hvsecd reads it for its own child (dom0: the
+ * daemon's); --json adds the creation time.  Neither needs the tool to
+ * see the guest's /proc.  Every domain is one vCPU in the
  * model.  Dead records (shutdown, crashed) stay listed until a domain of
  * the same name is created or they are destroyed, as in xl.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tools/hvsec.h"
 
-/* utime + stime of a process, in seconds; 0 when unknown. */
-static double cpu_seconds(uint32_t pid)
+/* CPU seconds as hvsecd measured them (from its own child's /proc
+ * entry): the tool need not see the guest's /proc, nor may it. */
+static double cpu_seconds(const struct hv_ctl_domain_info *d)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f;
-	size_t n;
+	return (double)d->cpu_ns / 1e9;
+}
 
-	if (!pid || hz <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name is in parentheses and may hold anything: the
-	 * fields we want come after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1,
-			 " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
-			 "%llu",
-			 &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)hz;
+/* "2026-11-21T02:44:37Z"; NULL (JSON null) for an unknown time. */
+static const char *iso_time(uint64_t unix_ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(unix_ns / 1000000000u);
+	struct tm tm;
+
+	if (!unix_ns || !gmtime_r(&s, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return NULL;
+	return buf;
 }
 
 static uint64_t mem_mb(const struct hv_ctl_domain_info *d)
@@ -106,7 +98,7 @@ static void print_json(const struct hvt_args *a,
 		       const char *policy, bool *seen)
 {
 	struct hvt_json j;
-	char uuid[37];
+	char uuid[37], ts[32];
 
 	hvt_json_init(&j, stdout);
 	hvt_json_arr(&j);
@@ -124,7 +116,9 @@ static void print_json(const struct hvt_args *a,
 		hvt_json_ku64(&j, "vcpus", 1);
 		hvt_json_kstr(&j, "state", hv_domstate_name(d->state));
 		hvt_json_key(&j, "cpu_time");
-		hvt_json_fixed(&j, cpu_seconds(d->pid), 3);
+		hvt_json_fixed(&j, cpu_seconds(d), 3);
+		hvt_json_kstr(&j, "created",
+			      iso_time(d->created_unix_ns, ts, sizeof(ts)));
 		hvt_json_kbool(&j, "dom0", d->flags & HV_CTL_DINFO_F_DOM0);
 		hvt_json_kstr(&j, "policy", policy[0] ? policy : NULL);
 		hvt_json_kstr(&j, "label",
@@ -176,7 +170,7 @@ int hvt_cmd_list(struct hvt *t, const struct hvt_args *a)
 				continue;
 			printf("%-*s %5u %5llu %5u  %-6s %8.1f", width, d->name,
 			       d->domid, (unsigned long long)mem_mb(d), 1u,
-			       hvt_state_flags(d->state), cpu_seconds(d->pid));
+			       hvt_state_flags(d->state), cpu_seconds(d));
 			if (with_label) {
 				label_str(policy, d, lab, sizeof(lab));
 				printf("  %s", lab);

@@ -78,8 +78,8 @@ static void hex(char *out, const uint8_t *b, size_t n)
 /* The mode bits, asked without changing anything. */
 static int get_mode(struct hvt *t, uint32_t *mode)
 {
-	struct hv_ctl_mode m = {0, 0};
-	int rc = hvt_call(t, HV_CTL_SET_MODE, &m, sizeof(m), NULL, 0);
+	struct hv_ctl_mode m;
+	int rc = hvt_call(t, HV_CTL_GET_MODE, NULL, 0, NULL, 0);
 
 	if (rc)
 		return rc;

@@ -130,7 +130,11 @@ int hvt_cmd_mode(struct hvt *t, const struct hvt_args *a)
 	}
 	if (m.set & m.clear)
 		return hvt_usage(a->cmd, "contradictory modes");
-	rc = hvt_call(t, HV_CTL_SET_MODE, &m, sizeof(m), NULL, 0);
+	/* No words: a question, asked as one (GET_MODE changes nothing). */
+	if (a->n_pos)
+		rc = hvt_call(t, HV_CTL_SET_MODE, &m, sizeof(m), NULL, 0);
+	else
+		rc = hvt_call(t, HV_CTL_GET_MODE, NULL, 0, NULL, 0);
 	if (rc)
 		return hvt_fail(t, "mode", rc);
 	if (t->resp->body_len != sizeof(m)) {

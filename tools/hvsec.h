@@ -250,7 +250,8 @@ struct hvt_create {
 	struct hv_ctl_disk_arg disks[HV_CTL_DISKS_MAX];
 	char *disk_res[HV_CTL_DISKS_MAX]; /* owned */
 	struct hv_ctl_vtpm_arg vtpms[HV_CTL_VTPMS_MAX];
-	char *extra; /* owned, split in place */
+	const char *vifs[HV_CTL_VIFS_MAX]; /* xlcfg's canonical names */
+	char *extra;			   /* owned, split in place */
 	uint8_t uuid[HV_UUID_LEN];
 };
 /* Builds the request; `policy` is the daemon's policy name (NULL: not
@@ -260,9 +261,9 @@ int hvt_create_build(const struct xlcfg *c, const char *policy, bool paused,
 		     struct hvt_create *cr);
 void hvt_create_free(struct hvt_create *cr);
 
-/* Checks the toolstack makes itself (hvt_check.c): labelled vifs and
- * vTPMs, which the daemon's create does not see.  A resource without a
- * label is listed as not checked (err > 0). */
+/* What a dry run lists beside hvsecd's checks (hvt_check.c): the vifs
+ * and vTPMs without a label, as not checked (err > 0).  Labelled ones are
+ * hvsecd's to check, at create and in a dry run. */
 struct hvt_check {
 	const char *what;		 /* "vif", "vtpm" */
 	unsigned line;			 /* in the config */
@@ -279,6 +280,16 @@ struct hvt_checks {
 int hvt_checks_local(struct hvt *t, struct hvt_policy *pol,
 		     const struct xlcfg *c, struct hvt_checks *out);
 void hvt_checks_free(struct hvt_checks *ck);
+
+/* The daemon's checks, as a DRY_RUN reply or a denied DOMAIN_CREATE
+ * carries them (hv_ctl_dry_run_rep + checks; strings terminated here).
+ * 0, or -EPROTO for a body of the wrong shape (a daemon of protocol
+ * version 1 sends none with a denial). */
+struct hvt_dchecks {
+	struct hv_ctl_dry_run_rep rep;
+	struct hv_ctl_check chk[HV_CTL_CHECKS_MAX];
+};
+int hvt_dchecks_take(const struct hv_ctl_resp *r, struct hvt_dchecks *out);
 
 /* Config label editing (hvt_cfgedit.c). */
 /* Sets (label != NULL) or removes (label == NULL) the label of config

@@ -130,6 +130,29 @@ static int disks(const struct xlcfg *c, struct hvt_create *cr)
 	return 0;
 }
 
+/* Each vif by its canonical network resource: hvsecd checks the labelled
+ * ones at create (the tool no longer does it for it). */
+static int vifs(const struct xlcfg *c, struct hvt_create *cr)
+{
+	if (c->n_vifs > HV_CTL_VIFS_MAX) {
+		hvt_err("%s:%u: vif: more than %u vifs", c->path,
+			c->vifs[HV_CTL_VIFS_MAX].line, HV_CTL_VIFS_MAX);
+		return HVT_USAGE;
+	}
+	for (size_t i = 0; i < c->n_vifs; i++) {
+		if (!c->vifs[i].resource || !c->vifs[i].resource[0] ||
+		    strlen(c->vifs[i].resource) > HV_CTL_STR_MAX) {
+			hvt_err("%s:%u: vif: no usable network name", c->path,
+				c->vifs[i].line);
+			return HVT_USAGE;
+		}
+		cr->vifs[i] = c->vifs[i].resource;
+	}
+	cr->a.vifs = cr->vifs;
+	cr->a.n_vifs = (uint32_t)c->n_vifs;
+	return 0;
+}
+
 static int vtpms(const struct xlcfg *c, struct hvt_create *cr)
 {
 	if (c->n_vtpms > HV_CTL_VTPMS_MAX) {
@@ -225,6 +248,8 @@ int hvt_create_build(const struct xlcfg *c, const char *policy, bool paused,
 		rc = disks(c, cr);
 	if (!rc)
 		rc = vtpms(c, cr);
+	if (!rc)
+		rc = vifs(c, cr);
 	if (rc)
 		hvt_create_free(cr);
 	return rc;

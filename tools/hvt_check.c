@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * hvt_check.c - the resource checks the toolstack makes itself.
+ * hvt_check.c - what a dry run shows beside hvsecd's checks.
  *
- * hvsecd checks a domain's disks at create time; vifs are not part of the
- * create request, and a vTPM is mediated when its backend binds the ring.
- * For those, as xend did, the tool asks the engine (the policy hvsecd
- * enforces, loaded here) whether the domain's label may use each
- * *labelled* vif or vTPM resource.  Unlabelled ones are reported as not
- * checked: a bridge nobody labelled is not a resource the policy speaks
- * of.  This is a pre-check in dom0, the weaker place; see
- * docs/toolstack.md.
+ * hvsecd checks every labelled disk, vif and vTPM at create (and in a dry
+ * run), so the tool decides nothing itself: it only lists the vifs and
+ * vTPMs that have no label, as not checked (a bridge nobody labelled is
+ * not a resource the policy speaks of), so a dry run shows every
+ * resource of the config.  See docs/toolstack.md.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,15 +14,18 @@
 
 #include "tools/hvsec.h"
 
-static int add(struct hvt *t, struct hvt_policy *pol, acm_row_t vm,
-	       const char *what, unsigned line, const char *res,
+static int add(struct hvt *t, const char *what, unsigned line, const char *res,
 	       struct hvt_checks *out)
 {
 	struct hvt_check *c, *nv;
-	struct acm_verdict v;
-	acm_row_t row;
+	char label[HV_NAME_LEN];
 	int rc;
 
+	rc = hvt_reslabel_get(t, res, label, sizeof(label));
+	if (rc > 0)
+		return rc;
+	if (rc != -ENOENT)
+		return 0; /* labelled: among hvsecd's checks */
 	nv = realloc(out->v, (out->n + 1) * sizeof(*nv));
 	if (!nv) {
 		hvt_err("out of memory");
@@ -37,24 +37,8 @@ static int add(struct hvt *t, struct hvt_policy *pol, acm_row_t vm,
 	c->what = what;
 	c->line = line;
 	snprintf(c->object, sizeof(c->object), "%s", res);
-	rc = hvt_reslabel_get(t, res, c->label, sizeof(c->label));
-	if (rc > 0)
-		return rc;
-	if (rc == -ENOENT) {
-		c->label[0] = '\0';
-		c->err = 1;
-		snprintf(c->why, sizeof(c->why), "not labelled: not checked");
-		return 0;
-	}
-	row = hvt_label_row(pol, ACM_LABEL_RESOURCE, c->label);
-	acm_decide_resource(pol->ctx, vm, row, &v);
-	c->err = v.decision == ACM_PERMIT ? 0 : -EACCES;
-	if (row == ACM_ROW_NONE)
-		snprintf(c->why, sizeof(c->why),
-			 "its label %s is not a resource label of the policy",
-			 c->label);
-	else
-		hvt_explain(pol, &v, vm, row, c->why, sizeof(c->why));
+	c->err = 1;
+	snprintf(c->why, sizeof(c->why), "not labelled: not checked");
 	return 0;
 }
 
@@ -73,16 +57,15 @@ int hvt_checks_local(struct hvt *t, struct hvt_policy *pol,
 	for (size_t i = 0; i < c->n_vifs; i++) {
 		if (!c->vifs[i].resource)
 			continue;
-		rc = add(t, pol, vm, "vif", c->vifs[i].line,
-			 c->vifs[i].resource, out);
+		rc = add(t, "vif", c->vifs[i].line, c->vifs[i].resource, out);
 		if (rc)
 			return rc;
 	}
 	for (size_t i = 0; i < c->n_vtpms; i++) {
 		if (!c->vtpms[i].resource)
 			continue;
-		rc = add(t, pol, vm, "vtpm", c->vtpms[i].line,
-			 c->vtpms[i].resource, out);
+		rc = add(t, "vtpm", c->vtpms[i].line, c->vtpms[i].resource,
+			 out);
 		if (rc)
 			return rc;
 	}
@@ -94,4 +77,24 @@ void hvt_checks_free(struct hvt_checks *ck)
 	free(ck->v);
 	ck->v = NULL;
 	ck->n = 0;
+}
+
+int hvt_dchecks_take(const struct hv_ctl_resp *r, struct hvt_dchecks *out)
+{
+	struct hv_ctl_dry_run_rep rep;
+
+	if (r->body_len < sizeof(rep))
+		return -EPROTO;
+	memcpy(&rep, r->body, sizeof(rep));
+	if (rep.n_checks > HV_CTL_CHECKS_MAX ||
+	    r->body_len != sizeof(rep) + rep.n_checks * sizeof(out->chk[0]))
+		return -EPROTO;
+	out->rep = rep;
+	memcpy(out->chk, r->body + sizeof(rep),
+	       rep.n_checks * sizeof(out->chk[0]));
+	for (uint32_t i = 0; i < rep.n_checks; i++) {
+		out->chk[i].object[sizeof(out->chk[i].object) - 1] = '\0';
+		out->chk[i].text[sizeof(out->chk[i].text) - 1] = '\0';
+	}
+	return 0;
 }

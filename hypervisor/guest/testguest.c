@@ -36,6 +36,7 @@
  *   txn:PATH=VAL        write inside a XenStore transaction, commit
  *   garbage[:N]         send N malformed hypercalls (default 1)
  *   sleep:MS            sleep
+ *   spin:MS             use MS of CPU time (for the CPU-time column)
  *   hold                sleep until destroyed
  *   shutdown[:REASON]   SCHEDOP_shutdown (poweroff|reboot|crash)
  *   exit:CODE           exit now with CODE
@@ -480,6 +481,20 @@ static int run(struct tg *t, const char *act)
 	} else if (!strncmp(act, "sleep:", 6) && parse_u32(act + 6, &n)) {
 		sleep_ms(n);
 		ok(act, NULL);
+	} else if (!strncmp(act, "spin:", 5) && parse_u32(act + 5, &n)) {
+		struct timespec ts;
+		volatile unsigned long x = 0;
+
+		/* By this process's own CPU clock: a busy host only makes it
+		 * take longer, never count less. */
+		do {
+			for (unsigned i = 0; i < 100000; i++)
+				x += i;
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		} while ((uint64_t)ts.tv_sec * 1000u +
+				 (uint64_t)ts.tv_nsec / 1000000u <
+			 n);
+		ok(act, NULL);
 	} else if (!strcmp(act, "hold")) {
 		ok(act, NULL);
 		for (;;) {
@@ -529,7 +544,8 @@ static void usage(void)
 	      "  copy:DOM  transfer:DOM  take[:MS]\n"
 	      "  write:PATH=VAL  read:PATH  watch:PATH[:MS]  rm:PATH  "
 	      "txn:PATH=VAL\n"
-	      "  garbage[:N]  sleep:MS  hold  shutdown[:REASON]  exit:CODE  "
+	      "  garbage[:N]  sleep:MS  spin:MS  hold  shutdown[:REASON]  "
+	      "exit:CODE  "
 	      "crash\n"
 	      "See hypervisor/guest/testguest.c and docs/hypervisor.md.\n",
 	      stdout);

@@ -318,10 +318,52 @@ static void test_bad_arguments(void)
 	ht_blob_free(&mt);
 }
 
+/* A dry run decides as for real but leaves no trace: no audit record,
+ * no counter (the engine's included), and its create is undone. */
+static void test_dry_run(void)
+{
+	struct ht_blob mt = ht_compile_file("policies/multi-tenant.xml");
+	struct hooks_state *hs = ht_state(NULL);
+	struct hooks_subject acme, globex;
+	struct hooks_stats before, after;
+	uint64_t next;
+
+	ht_load(hs, &mt);
+	acme = ht_dom(hs, 1, "Acme");
+	globex = ht_dom(hs, 2, "Globex");
+	TH_CHECK(hooks_domain_create(hs, &acme) == 0, "acme runs");
+	hooks_stats(hs, HOOKS_ID_domain_create, &before);
+	next = hooks_audit_next_seq(hs);
+	hooks_set_dry_run(hs, true);
+	TH_CHECK(hooks_domain_create(hs, &globex) == -EACCES,
+		 "dry run still decides");
+	TH_CHECK(hooks_domain_create(hs, &acme) == 0, "dry permit");
+	hooks_domain_create_abort(hs, &acme);
+	hooks_set_dry_run(hs, false);
+	hooks_stats(hs, HOOKS_ID_domain_create, &after);
+	TH_CHECK(hooks_audit_next_seq(hs) == next, "dry run audited");
+	TH_CHECK(after.calls == before.calls && after.denied == before.denied &&
+			 after.permitted == before.permitted,
+		 "dry run counted: calls %llu -> %llu",
+		 (unsigned long long)before.calls,
+		 (unsigned long long)after.calls);
+	TH_CHECK(after.engine.evaluated == before.engine.evaluated &&
+			 after.engine.denied == before.engine.denied,
+		 "dry run counted by the engine");
+	/* The real denial afterwards is recorded and counted as ever. */
+	TH_CHECK(hooks_domain_create(hs, &globex) == -EACCES, "real deny");
+	TH_CHECK(hooks_audit_next_seq(hs) == next + 1, "real deny audited");
+	hooks_stats(hs, HOOKS_ID_domain_create, &after);
+	TH_CHECK(after.denied == before.denied + 1, "real deny counted");
+	hooks_state_free(hs);
+	ht_blob_free(&mt);
+}
+
 int main(void)
 {
 	test_cases();
 	test_explained();
 	test_bad_arguments();
+	test_dry_run();
 	return th_done();
 }

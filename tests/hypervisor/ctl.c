@@ -113,9 +113,11 @@ static int cmd_create(int argc, char **argv, bool dry)
 	}
 	rc = call(dry ? HV_CTL_DRY_RUN : HV_CTL_DOMAIN_CREATE, body, len, NULL,
 		  0);
-	if (rc)
+	/* A denied create carries its checks (protocol 2): print them as a
+	 * dry run's, so the tests see the structure, not the text. */
+	if (rc && (dry || resp.body_len < sizeof(struct hv_ctl_dry_run_rep)))
 		return 1;
-	if (!dry) {
+	if (!dry && !rc) {
 		struct hv_ctl_domain_info i;
 
 		memcpy(&i, resp.body, sizeof(i));
@@ -129,8 +131,8 @@ static int cmd_create(int argc, char **argv, bool dry)
 
 		memcpy(&ch, resp.body + sizeof(dr) + k * sizeof(ch),
 		       sizeof(ch));
-		printf("check %s: %s (%s)\n", ch.err ? "DENY" : "PERMIT",
-		       ch.text, ch.object);
+		printf("check %s: %s (%s) hook %u\n",
+		       ch.err ? "DENY" : "PERMIT", ch.text, ch.object, ch.hook);
 	}
 	printf("verdict %s\n", dr.verdict ? hv_errno_name(dr.verdict) : "OK");
 	return dr.verdict ? 1 : 0;

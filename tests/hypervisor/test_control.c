@@ -25,6 +25,7 @@ static size_t encode_default(uint8_t *buf, size_t cap)
 	static const struct hv_ctl_vtpm_arg vtpms[] = {
 		{"vtpmmgr", {1, 2, 3}},
 	};
+	static const char *const vifs[] = {"vlan:20", "bridge:xenbr0"};
 	struct hv_ctl_create_args a = {
 		.name = "guest-1",
 		.label = "Red",
@@ -37,6 +38,8 @@ static size_t encode_default(uint8_t *buf, size_t cap)
 		.n_disks = 2,
 		.vtpms = vtpms,
 		.n_vtpms = 1,
+		.vifs = vifs,
+		.n_vifs = 2,
 	};
 
 	return hv_ctl_encode_create(&a, buf, cap);
@@ -64,6 +67,10 @@ static void test_roundtrip(void)
 	TH_CHECK(req.n_vtpms == 1 && req.vtpms[0].uuid[2] == 3 &&
 			 !strcmp(req.vtpms[0].backend, "vtpmmgr"),
 		 "vtpms");
+	TH_CHECK(req.n_vifs == 2 && req.fixed.n_vifs == 2 &&
+			 !strcmp(req.vifs[0], "vlan:20") &&
+			 !strcmp(req.vifs[1], "bridge:xenbr0"),
+		 "vifs");
 	TH_CHECK(req.fixed.memory_mb == 32 &&
 			 req.fixed.flags == HV_CTL_CREATE_F_PAUSED,
 		 "fixed fields");
@@ -100,6 +107,9 @@ static void test_mutations(void)
 		 1},
 		{"too many args", offsetof(struct hv_ctl_create, n_args), 65},
 		{"too many disks", offsetof(struct hv_ctl_create, n_disks), 17},
+		{"too many vifs", offsetof(struct hv_ctl_create, n_vifs), 17},
+		{"more vifs than sent", offsetof(struct hv_ctl_create, n_vifs),
+		 3},
 		{"kernel not absolute", kstr + 4, 'u'},
 		{"kernel huge length", kstr + 1, 0x10},
 		{"NUL inside the kernel path", kstr + 6, 0},
@@ -139,6 +149,26 @@ static void test_encode_bounds(void)
 	TH_CHECK(hv_ctl_encode_create(&a, body, sizeof(body)) == 0,
 		 "too many args refused");
 	a.n_args = 0;
+	a.n_vifs = HV_CTL_VIFS_MAX + 1;
+	TH_CHECK(hv_ctl_encode_create(&a, body, sizeof(body)) == 0,
+		 "too many vifs refused");
+	{
+		static const char *const empty[] = {""};
+
+		a.vifs = empty;
+		a.n_vifs = 1;
+		TH_CHECK(hv_ctl_encode_create(&a, body, sizeof(body)) == 0,
+			 "empty vif name refused");
+	}
+	a.n_vifs = 0;
+	/* No vifs: n_vifs zero, nothing after the vTPMs. */
+	{
+		size_t n = hv_ctl_encode_create(&a, body, sizeof(body));
+
+		TH_CHECK(n && hv_ctl_decode_create(body, n, &req) == 0 &&
+				 req.n_vifs == 0,
+			 "no vifs");
+	}
 	TH_CHECK(hv_ctl_encode_create(&a, small, sizeof(small)) == 0,
 		 "too small a buffer: 0, no overflow");
 }
@@ -227,10 +257,28 @@ static void test_headers(void)
 	memcpy(b, &h, sizeof(h));
 	TH_CHECK(hv_ctl_parse_hdr(b, 16, &out, &bd, &bl) == -EINVAL,
 		 "hypercall magic on the control socket refused");
-	h.magic = HV_CTL_MAGIC(2);
+	h.magic = HV_CTL_MAGIC(HV_CTL_VERSION + 1);
 	memcpy(b, &h, sizeof(h));
 	TH_CHECK(hv_ctl_parse_hdr(b, 16, &out, &bd, &bl) == -EINVAL,
 		 "future version refused");
+	/* Version 2 changed the domain record: a version 1 client would
+	 * misread it, so it is refused up front. */
+	h.op = HV_CTL_STATS;
+	h.magic = HV_CTL_MAGIC(1);
+	memcpy(b, &h, sizeof(h));
+	TH_CHECK(HV_CTL_VERSION == 2 && HV_CTL_VERSION_MIN == 2 &&
+			 hv_ctl_parse_hdr(b, 16, &out, &bd, &bl) == -EINVAL,
+		 "version 1 request refused");
+	h.op = HV_CTL_GET_MODE;
+	h.magic = HV_CTL_MAGIC(HV_CTL_VERSION);
+	memcpy(b, &h, sizeof(h));
+	TH_CHECK(hv_ctl_parse_hdr(b, 16, &out, &bd, &bl) == 0 && bl == 0 &&
+			 !strcmp(hv_ctl_op_name(HV_CTL_GET_MODE), "get-mode"),
+		 "GET_MODE known");
+	h.magic = HV_CTL_MAGIC(0);
+	memcpy(b, &h, sizeof(h));
+	TH_CHECK(hv_ctl_parse_hdr(b, 16, &out, &bd, &bl) == -EINVAL,
+		 "version 0 refused");
 	TH_CHECK(!strcmp(hv_ctl_op_name(HV_CTL_RELABEL), "relabel") &&
 			 !strcmp(hv_ctl_op_name(77), "unknown"),
 		 "op names");

@@ -85,8 +85,13 @@ expect "dry-run: each check" 0 'PERMIT +resource_use +AcmeDisk: may use resource
 expect "dry-run: unlabelled vif not checked" 0 'vif +bridge:xenbr0: not labelled' \
 	-- hv dry-run "$T/acme1.cfg"
 json_ok "dry-run --json" hv dry-run "$T/acme1.cfg" --json
-expect "create" 0 '^Started domain acme1 \(id=[0-9]+\)$' -- hv create "$T/acme1.cfg"
+# A dry run changes nothing: no domid used, no audit record, no stat.
+aud0=$(hv audit --json | wc -l)
+expect "create after dry-runs gets the first guest id" 0 '^Started domain acme1 \(id=1\)$' -- hv create "$T/acme1.cfg"
+expect "dry-run: no audit record" 0 '' -- test "$(hv audit --json | wc -l)" -eq "$aud0"
 expect "create: name taken" 2 'a domain named acme1 exists' -- hv create "$T/acme1.cfg"
+expect "dry-run: name in use still answers the policy question" 0 'name acme1 is in use' \
+	-- hv dry-run "$T/acme1.cfg"
 expect "create paused" 0 'Created domain acme2 \(id=[0-9]+\), paused' -- hv create -p "$T/acme2.cfg"
 expect "list" 0 'acme1 +[0-9]+ +32 +1 +r-----' -- hv list
 expect "list: paused" 0 'acme2 +[0-9]+ +32 +1 +--p---' -- hv list
@@ -106,6 +111,14 @@ expect "console: unknown domain" 2 "no domain named 'zz'" -- hv console zz
 cfg "$T/short.cfg" short "extra = 'whoami sleep:700'"
 hv label add Initech dom "$T/short.cfg" >/dev/null
 expect "create short-lived" 0 'Started domain short' -- hv create "$T/short.cfg"
+cfg "$T/busy.cfg" busy "extra = 'spin:300 hold'"
+hv label add Initech dom "$T/busy.cfg" >/dev/null
+hv create "$T/busy.cfg" >/dev/null
+for _ in $(seq 100); do hv console busy | grep -q 'spin:300: ok' && break; sleep 0.1; done
+expect "list: CPU time from hvsecd" 0 '^busy +[0-9]+ +32 +1 +r----- +0\.[3-9]|^busy +[0-9]+ +32 +1 +r----- +[1-9]' -- hv list busy
+expect "list --json: creation time" 0 '"name":"busy",.*"cpu_time":[0-9.]+,"created":"20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]+Z"' \
+	-- hv list --json busy
+expect "destroy busy" 0 'destroyed' -- hv destroy busy
 expect "console --follow ends with the domain" 0 'sleep:700: ok' -- timeout 20 "$HVSEC" --run-dir "$RUN" console -f short
 expect "list: shut down" 0 'short +[0-9]+ +32 +1 +---s--' -- hv list short
 expect "destroy a dead record" 0 'destroyed' -- hv destroy short
@@ -114,14 +127,25 @@ expect "dry-run: Chinese Wall names the running domain" 1 \
 	'^ +Chinese Wall: type Globex conflicts with type Acme of running domain acme[12] \(id [0-9]+\).* in conflict set AcmeVsGlobex$' \
 	-- hv dry-run "$T/globex1.cfg"
 expect "dry-run: overall DENIED" 1 'Decision: DENIED \(1 of [0-9]+ checks\)' -- hv dry-run "$T/globex1.cfg"
+expect "dry-run: denial not audited" 1 '' -- bash -c "$(printf '%q ' "$HVSEC" --run-dir "$RUN") audit | grep -q 'domain_create.*Globex'"
+# Five real creates so far (dom0, acme1, acme2, short, busy), none denied.
+expect "dry-run: denial not counted" 0 '^domain_create +5 +5 +0 +0$' -- hv stats
 expect "create: Chinese-Wall denial" 1 '^  Chinese Wall: type Globex conflicts with type Acme of running domain' \
 	-- hv create "$T/globex1.cfg"
 expect "create: resource denial (disk)" 1 'create steal denied: label Acme may not use resource file:/img/globex.img' \
 	-- hv create "$T/steal.cfg"
 expect "dry-run: resource denial" 1 'DENY +resource_use +GlobexDisk' -- hv dry-run "$T/steal.cfg"
-expect "dry-run: labelled vif checked by the tool" 1 'DENY +vif +GlobexDisk: vlan:20: Acme and GlobexDisk have no STE type' \
+expect "dry-run: labelled vif checked by hvsecd" 1 'DENY +resource_use +GlobexDisk: may not use resource vlan:20' \
 	-- hv dry-run "$T/net.cfg"
-expect "create: labelled vif denied" 1 'create net denied: vif vlan:20' -- hv create "$T/net.cfg"
+expect "create: labelled vif denied by hvsecd" 1 'create net denied: label Acme may not use resource vlan:20 \(label GlobexDisk\)' \
+	-- hv create "$T/net.cfg"
+u=0b7e3c5a-1f2d-4e6a-9c8b-7d6e5f4a3b2c
+cfg "$T/tpm.cfg" tpm "vtpm = ['backend=vtpmmgr,uuid=$u']"
+hv label add Acme dom "$T/tpm.cfg" >/dev/null
+hv label add GlobexDisk res "vtpm:$u" >/dev/null
+expect "create: labelled vTPM denied by hvsecd" 1 "create tpm denied: label Acme may not use resource vtpm:$u \\(label GlobexDisk\\)" \
+	-- hv create "$T/tpm.cfg"
+expect "create: vif denial audited" 0 'resource_use +dom [0-9]+ \(Acme\) -> vif vlan:20 \(GlobexDisk\)' -- hv audit
 expect "create: label of another policy" 2 'other.cfg:[0-9]+: access_control: the label is for policy another, but hvsecd enforces multi-tenant' \
 	-- hv create "$T/other.cfg"
 expect "dry-run: unlabelled domain" 0 'as ACM:multi-tenant:__UNLABELED__' -- hv dry-run "$T/nolabel.cfg"
@@ -165,6 +189,7 @@ expect "policy load: not a policy" 2 "acme1.cfg: policy truncated" -- hv policy 
 # ---- mode
 expect "mode" 0 'Mode: enforcing, event-channel sends direct' -- hv mode
 expect "mode permissive" 0 'PERMISSIVE' -- hv mode permissive
+expect "mode query leaves it permissive" 0 'Mode: PERMISSIVE' -- hv mode
 expect "policy show: permissive" 0 'Mode +PERMISSIVE' -- hv policy show
 json_ok "mode --json" hv mode --json
 expect "mode enforcing" 0 'Mode: enforcing' -- hv mode enforcing
