@@ -145,6 +145,13 @@ struct hooks_state;
 #include "hooks/hooks.def"
 #undef HOOK
 
+/* The same, by id, for a hook between two domains (kind share or none):
+ * for callers that pick the hook at run time (the hypervisor's event
+ * channel and grant paths).  Any other id is denied with -EACCES. */
+int hooks_share(struct hooks_state *hs, enum hooks_id id,
+		const struct hooks_subject *subj,
+		const struct hooks_subject *peer);
+
 /* Undoes a permitted domain_create/domain_restore whose domain never ran
  * (a later step failed).  Unlike destroy, it leaves no history. */
 void hooks_domain_create_abort(struct hooks_state *hs,

@@ -386,6 +386,20 @@ static int run(struct hooks_state *hs, enum hooks_id id,
 #include "hooks/hooks.def"
 #undef HOOK
 
+int hooks_share(struct hooks_state *hs, enum hooks_id id,
+		const struct hooks_subject *subj,
+		const struct hooks_subject *peer)
+{
+	const struct hooks_hook_info *info = hooks_hook_info(id);
+
+	/* Only hooks between two domains take this path; anything else is a
+	 * caller's bug, denied all the same. */
+	if (!info ||
+	    (info->kind != HOOKS_KIND_SHARE && info->kind != HOOKS_KIND_NONE))
+		return -EACCES;
+	return run(hs, id, subj, peer, NULL);
+}
+
 void hooks_domain_create_abort(struct hooks_state *hs,
 			       const struct hooks_subject *subj)
 {

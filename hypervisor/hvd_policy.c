@@ -177,39 +177,7 @@ int hvd_check_share(struct hvd *d, enum hooks_id id,
 	struct hooks_subject a = hvd_subject(subj), b = hvd_subject(peer);
 	int rc;
 
-	switch (id) {
-	case HOOKS_ID_evtchn_alloc_unbound:
-		rc = hooks_evtchn_alloc_unbound(d->hooks, &a, &b);
-		break;
-	case HOOKS_ID_evtchn_bind_interdomain:
-		rc = hooks_evtchn_bind_interdomain(d->hooks, &a, &b);
-		break;
-	case HOOKS_ID_evtchn_send:
-		rc = hooks_evtchn_send(d->hooks, &a, &b);
-		break;
-	case HOOKS_ID_grant_setup:
-		rc = hooks_grant_setup(d->hooks, &a, &b);
-		break;
-	case HOOKS_ID_grant_map_read:
-		rc = hooks_grant_map_read(d->hooks, &a, &b);
-		break;
-	case HOOKS_ID_grant_map_write:
-		rc = hooks_grant_map_write(d->hooks, &a, &b);
-		break;
-	case HOOKS_ID_grant_unmap:
-		rc = hooks_grant_unmap(d->hooks, &a, &b);
-		break;
-	case HOOKS_ID_grant_copy:
-		rc = hooks_grant_copy(d->hooks, &a, &b);
-		break;
-	case HOOKS_ID_grant_transfer:
-		rc = hooks_grant_transfer(d->hooks, &a, &b);
-		break;
-	default:
-		/* Not a share hook: a bug here, denied all the same. */
-		rc = -EACCES;
-		break;
-	}
+	rc = hooks_share(d->hooks, id, &a, &b);
 	if (rc)
 		d->st.denials++;
 	return rc;

@@ -241,10 +241,55 @@ static void test_stats(void)
 	ht_blob_free(&mt);
 }
 
+/* hooks_share: every two-domain hook by id decides as its own wrapper does;
+ * every other id is refused, policy or not. */
+static void test_share_by_id(void)
+{
+	struct ht_blob mt = ht_compile_file("policies/multi-tenant.xml");
+	struct hooks_state *hs = ht_state(NULL);
+	struct hooks_subject acme, acme2, initech;
+	const struct hooks_hook_info *info;
+	int id;
+
+	ht_load(hs, &mt);
+	acme = ht_dom(hs, 1, "Acme");
+	acme2 = ht_dom(hs, 2, "Acme");
+	initech = ht_dom(hs, 3, "Initech");
+	for (id = 0; id < HOOKS_ID__COUNT; id++) {
+		info = hooks_hook_info((enum hooks_id)id);
+		if (info->kind == HOOKS_KIND_SHARE ||
+		    info->kind == HOOKS_KIND_NONE) {
+			TH_CHECK(hooks_share(hs, (enum hooks_id)id, &acme,
+					     &acme2) ==
+					 ht_call(hs, (enum hooks_id)id, &acme,
+						 &acme2, NULL),
+				 "%s by id, same type", info->name);
+			TH_CHECK(hooks_share(hs, (enum hooks_id)id, &acme,
+					     &initech) ==
+					 ht_call(hs, (enum hooks_id)id, &acme,
+						 &initech, NULL),
+				 "%s by id, no common type", info->name);
+		} else {
+			TH_CHECK(hooks_share(hs, (enum hooks_id)id, &acme,
+					     &acme2) == -EACCES,
+				 "%s is not a two-domain hook: refused",
+				 info->name);
+		}
+	}
+	TH_CHECK(hooks_share(hs, HOOKS_ID__COUNT, &acme, &acme2) == -EACCES,
+		 "id out of range refused");
+	TH_CHECK(hooks_share(hs, HOOKS_ID_evtchn_send, &acme, &initech) ==
+			 -EACCES,
+		 "evtchn_send by id denies without a common type");
+	hooks_state_free(hs);
+	ht_blob_free(&mt);
+}
+
 int main(void)
 {
 	test_table();
 	test_config();
 	test_stats();
+	test_share_by_id();
 	return th_done();
 }
