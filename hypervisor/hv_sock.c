@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -106,4 +107,44 @@ void hv_close_fds(int *fds, unsigned n)
 			close(fds[i]);
 		fds[i] = -1;
 	}
+}
+
+int hv_read_fd_all(int fd, size_t max, uint8_t **out, size_t *len)
+{
+	size_t cap = 65536, got = 0;
+	uint8_t *buf = malloc(cap), *nb;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (got == cap) {
+			if (cap >= max) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = -errno;
+
+			free(buf);
+			return e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*out = buf;
+	*len = got;
+	return 0;
 }

@@ -12,6 +12,7 @@
 #define HVSEC_HV_SOCK_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define HV_SOCK_FDS_MAX 4u
@@ -29,5 +30,10 @@ ssize_t hv_sock_recv(int sock, void *buf, size_t cap, int *fds,
 
 /* Closes fds[0..n) that are >= 0 and sets them to -1. */
 void hv_close_fds(int *fds, unsigned n);
+
+/* Reads `fd` to its end into a malloc'd buffer of at most `max` bytes
+ * (policy blobs and other files passed between dom0 and the daemon).
+ * Returns 0, -EFBIG past `max`, -ENOMEM, or the read's -errno. */
+int hv_read_fd_all(int fd, size_t max, uint8_t **out, size_t *len);
 
 #endif /* HVSEC_HV_SOCK_H */

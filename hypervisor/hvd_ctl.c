@@ -153,50 +153,6 @@ static int reply(struct hvd_ctl_conn *c, uint32_t op, uint32_t seq, int32_t err,
 	return hv_sock_send(c->fd, out_buf, len, fds, nfds, MSG_DONTWAIT);
 }
 
-/* Reads a policy blob from a passed fd, bounded. */
-static int read_fd_all(int fd, uint8_t **out, size_t *len)
-{
-	size_t cap = 65536, got = 0;
-	uint8_t *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	lseek(fd, 0, SEEK_SET);
-	for (;;) {
-		ssize_t n;
-
-		if (got == cap) {
-			uint8_t *nb;
-
-			if (cap >= ACM_MAX_POLICY_LEN) {
-				free(buf);
-				return -EFBIG;
-			}
-			cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = -errno;
-
-			free(buf);
-			return e;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	*out = buf;
-	*len = got;
-	return 0;
-}
 
 static size_t put_update(void *body, const struct hv_ctl_update_rep *rep,
 			 const struct hv_ctl_blocker *blk)
@@ -222,7 +178,9 @@ static int op_policy_load(struct hvd *d, const uint8_t *b, size_t bl, int *fds,
 	memcpy(&req, b, sizeof(req));
 	if ((req.flags & ~HV_CTL_POLICY_F_ALL) || req.reserved)
 		return -EINVAL;
-	rc = read_fd_all(fds[0], &blob, &len);
+	/* The sender may have read the file already: start at its head. */
+	lseek(fds[0], 0, SEEK_SET);
+	rc = hv_read_fd_all(fds[0], ACM_MAX_POLICY_LEN, &blob, &len);
 	if (rc) {
 		snprintf(why, WHY_LEN, "cannot read the policy: %s",
 			 strerror(-rc));

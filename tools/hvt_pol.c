@@ -15,48 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hypervisor/hv_sock.h"
 #include "tools/hvsec.h"
 
-/* Reads fd to the end, at most ACM_MAX_POLICY_LEN bytes. */
-static int read_all(int fd, uint8_t **out, size_t *len)
-{
-	size_t cap = 65536, got = 0;
-	uint8_t *buf = malloc(cap), *nb;
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (got == cap) {
-			if (cap >= ACM_MAX_POLICY_LEN) {
-				free(buf);
-				return -EFBIG;
-			}
-			cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = -errno;
-
-			free(buf);
-			return e;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	*out = buf;
-	*len = got;
-	return 0;
-}
 
 static int reset_ctx(struct hvt_policy *pol)
 {
@@ -117,7 +78,7 @@ int hvt_policy_file(const char *path, struct hvt_policy *pol)
 		hvt_err("%s: %s", path, strerror(errno));
 		return HVT_USAGE;
 	}
-	rc = read_all(fd, &pol->blob, &pol->len);
+	rc = hv_read_fd_all(fd, ACM_MAX_POLICY_LEN, &pol->blob, &pol->len);
 	close(fd);
 	if (rc) {
 		hvt_err("%s: %s", path,
@@ -158,7 +119,7 @@ int hvt_policy_fetch(struct hvt *t, struct hvt_policy *pol)
 		hvt_err("the policy from hvsecd: %s", strerror(errno));
 		return HVT_DAEMON;
 	}
-	rc = read_all(fd, &pol->blob, &pol->len);
+	rc = hv_read_fd_all(fd, ACM_MAX_POLICY_LEN, &pol->blob, &pol->len);
 	close(fd);
 	if (rc) {
 		hvt_err("the policy from hvsecd: %s", strerror(-rc));
