@@ -61,7 +61,8 @@ static void create(const uint8_t *d, size_t n)
 	if (n > HV_CTL_MSG_MAX || hv_ctl_decode_create(d, n, &req))
 		return;
 	if (req.n_args > HV_CTL_ARGS_MAX || req.n_disks > HV_CTL_DISKS_MAX ||
-	    req.n_vtpms > HV_CTL_VTPMS_MAX || req.kernel[0] != '/' ||
+	    req.n_vtpms > HV_CTL_VTPMS_MAX || req.n_vifs > HV_CTL_VIFS_MAX ||
+	    req.kernel[0] != '/' ||
 	    req.arena_used > sizeof(req.arena))
 		abort();
 	/* Re-encode: the decoder must have kept every byte's meaning. */
@@ -86,6 +87,8 @@ static void create(const uint8_t *d, size_t n)
 	a.n_disks = req.n_disks;
 	a.vtpms = vtpms;
 	a.n_vtpms = req.n_vtpms;
+	a.vifs = (const char *const *)req.vifs;
+	a.n_vifs = req.n_vifs;
 	len = hv_ctl_encode_create(&a, again, sizeof(again));
 	if (len != n || memcmp(again, d, n))
 		abort();
