@@ -5,12 +5,15 @@
 set -euo pipefail
 group=${1:-build}
 
-build_pkgs="build-essential pkg-config libxml2-dev libxml2-utils libssl-dev libxen-dev"
-test_pkgs="$build_pkgs graphviz xenstore-utils"
-bench_pkgs="$build_pkgs checkpolicy libsepol-dev"
+build_pkgs="build-essential pkg-config libxml2-dev libxml2-utils libssl-dev libxen-dev libtpms-dev"
+# tpm2-tools and the two TCTIs our guests serve (mssim, swtpm protocols);
+# swtpm as the peer in benchmarks and the platform TPM in tests.
+tpm_pkgs="tpm2-tools libtss2-tcti-mssim0 libtss2-tcti-swtpm0 swtpm swtpm-tools"
+test_pkgs="$build_pkgs graphviz xenstore-utils $tpm_pkgs"
+bench_pkgs="$build_pkgs checkpolicy libsepol-dev $tpm_pkgs"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev llvm"
-demo_pkgs="$build_pkgs graphviz"
-all_pkgs="$build_pkgs checkpolicy libsepol-dev clang libclang-rt-14-dev llvm graphviz clang-format"
+demo_pkgs="$build_pkgs graphviz $tpm_pkgs"
+all_pkgs="$build_pkgs $tpm_pkgs checkpolicy libsepol-dev clang libclang-rt-14-dev llvm graphviz clang-format"
 
 case "$group" in
 build) want=$build_pkgs ;;

@@ -15,7 +15,9 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB_SRC := $(ACM_SRC) $(POLC_SRC)
 # A harness for another module names its sources in that module's module.mk:
 #   FUZZ_SRC_<name> := hypervisor/xs_wire.c ...   (default: acm + compiler)
-FUZZ_ALL_SRC := $(wildcard acm/*.c policy-compiler/*.c hooks/*.c hypervisor/*.c hypervisor/*/*.c tools/*.c)
+#   FUZZ_LIBS_<name> := -ltpms ...                  (extra libraries)
+FUZZ_ALL_SRC := $(wildcard acm/*.c policy-compiler/*.c hooks/*.c hypervisor/*.c hypervisor/*/*.c \
+	tools/*.c vtpm-instance/*.c vtpm-instance/*/*.c)
 
 $(FUZZ_DIR)/xsd_embed.c: policies/security_policy.xsd scripts/embed.sh
 	@mkdir -p $(dir $@)
@@ -26,7 +28,7 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_ALL_SRC) $(FUZZ_DIR)/xsd_embed.c 
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(or $(FUZZ_SRC_$*),$(FUZZ_LIB_SRC) $(FUZZ_DIR)/xsd_embed.c) \
-		$(XML_LIBS) $(CRYPTO_LIBS)
+		$(XML_LIBS) $(CRYPTO_LIBS) $(FUZZ_LIBS_$*)
 
 fuzz-build: $(FUZZ_BINS)
 

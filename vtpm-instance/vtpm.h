@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vtpm.h - the vTPM instance module's whole interface: one guest's TPM
+ * (libtpms, one per process), its NV storage, and the backend half of the
+ * Xen tpmif v2 shared page (xen/io/tpmif.h).  Nothing here knows which
+ * platform (hvsecd model or real Xen) delivers the page: the daemon
+ * (vtpmd_*.c) maps it through hypervisor/plat/plat.h and hands this module
+ * a pointer.
+ *
+ *   struct vtpm_store st;  vtpm_store_file_open(&st, "/state/dir", ...);
+ *   vtpm_tpm_power_on(&(struct vtpm_tpm_config){.store = &st}, ...);
+ *   for (;;) {                         (on each event-channel notification)
+ *       switch (vtpm_ring_fetch(page, allowed, &req, why, sizeof(why))) {
+ *       case VTPM_FETCH_REQUEST:
+ *           vtpm_tpm_process(req.cmd, req.len, req.locality, rsp, ...);
+ *           vtpm_ring_respond(page, &req, rsp, rsp_len);   then notify
+ *       ...
+ *
+ * Single fetch: every shared field is read exactly once, into locals,
+ * before it is validated; the request bytes are copied out of the page
+ * before the TPM sees them; nothing read from the page is read again.
+ */
+#ifndef HVSEC_VTPM_H
+#define HVSEC_VTPM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- ring */
+
+#define VTPM_PAGE_SIZE	     4096u
+#define VTPM_RING_HDR_SIZE   8u /* length u32, state, locality, pad, nr_extra_pages */
+#define VTPM_RING_MAX_PAYLOAD (VTPM_PAGE_SIZE - VTPM_RING_HDR_SIZE) /* 4088 */
+#define VTPM_TPM_MIN_COMMAND 10u /* tag u16, size u32, code u32 */
+
+/* enum tpmif_state of xen/io/tpmif.h (values checked against it). */
+enum vtpm_ring_state {
+	VTPM_RING_IDLE = 0,
+	VTPM_RING_SUBMIT = 1,
+	VTPM_RING_FINISH = 2,
+	VTPM_RING_CANCEL = 3,
+};
+
+/* Localities a guest may use: bit n = locality n (0..4 exist).  The
+ * default is {0}; libtpms trusts the locality we give it, so anything
+ * outside this set is refused before the TPM sees it. */
+#define VTPM_LOCALITY_DEFAULT_MASK 0x01u
+#define VTPM_LOCALITY_ALL_MASK	   0x1fu
+
+struct vtpm_ring_req {
+	uint32_t len;	       /* bytes in cmd */
+	uint8_t locality;
+	uint16_t tag;	       /* the command's tag (for error responses) */
+	uint32_t resp_offset;  /* where the response goes (8 + 4*nr, fetched once) */
+	uint8_t cmd[VTPM_RING_MAX_PAYLOAD];
+};
+
+enum vtpm_fetch {
+	VTPM_FETCH_NONE = 0,	 /* state is not SUBMIT or CANCEL: spurious */
+	VTPM_FETCH_REQUEST = 1,	 /* req holds a validated command */
+	VTPM_FETCH_CANCEL = 2,	 /* CANCEL while idle: call vtpm_ring_cancel_ack */
+	VTPM_FETCH_INVALID = 3,	 /* hostile/malformed header: req->tag and
+				  * req->resp_offset set; answer with
+				  * vtpm_ring_respond_error(page, req, *rc) */
+};
+
+/* Reads the header once, validates it (length <= 4088 - 4*nr and >= 10,
+ * the command's own size field equal to length, nr_extra_pages == 0 since
+ * no frontend implements extra pages, locality in `allowed_localities`)
+ * and copies the command out.  On VTPM_FETCH_INVALID, *rc is the TPM
+ * response code to answer with (TPM_RC_COMMAND_SIZE, TPM_RC_LOCALITY, ...)
+ * and why says what was wrong, for the log. */
+enum vtpm_fetch vtpm_ring_fetch(volatile void *page, uint32_t allowed_localities,
+				struct vtpm_ring_req *req, uint32_t *rc,
+				char *why, size_t why_len);
+
+/* Writes the response at req->resp_offset (never re-reading the page),
+ * then `length`, then a write barrier, then state = FINISH.  The caller
+ * notifies the event channel afterwards.  A response that would not fit
+ * the page is replaced by a TPM_RC_FAILURE response: the guest always gets
+ * a well-formed answer. */
+void vtpm_ring_respond(volatile void *page, const struct vtpm_ring_req *req,
+		       const uint8_t *rsp, size_t rsp_len);
+/* A 10-byte error response (tag from the request's family) written as
+ * above. */
+void vtpm_ring_respond_error(volatile void *page,
+			     const struct vtpm_ring_req *req, uint32_t rc);
+/* CANCEL seen while no command is in progress: state = IDLE (after a
+ * barrier); the caller notifies. */
+void vtpm_ring_cancel_ack(volatile void *page);
+/* The state byte, read once. */
+uint8_t vtpm_ring_state(const volatile void *page);
+
+/* A 10-byte TPM error response into buf (cap >= 10): TPM 2.0 tag
+ * TPM_ST_NO_SESSIONS (0x8001) unless req_tag is a TPM 1.2 tag
+ * (0x00C1..0x00C3), which gets TPM_TAG_RSP_COMMAND (0x00C4).  Returns 10. */
+size_t vtpm_error_response(uint8_t *buf, size_t cap, uint16_t req_tag,
+			   uint32_t rc);
+
+/* ------------------------------------------------------------- storage */
+
+/* Where a TPM's NV state lives.  Names are libtpms' ("permall",
+ * "volatilestate", "savestate").  store() returns only once the data is
+ * durable (atomic replace + fsync for files): a TPM response that depends
+ * on it is released after that.  All return 0 or -errno; load returns
+ * -ENOENT when there is no such state yet (a TPM to manufacture). */
+struct vtpm_store_ops {
+	int (*load)(void *ctx, const char *name, uint8_t **data, size_t *len);
+	int (*store)(void *ctx, const char *name, const uint8_t *data,
+		     size_t len);
+	int (*remove)(void *ctx, const char *name);
+	void (*close)(void *ctx);
+};
+struct vtpm_store {
+	const struct vtpm_store_ops *ops;
+	void *ctx;
+};
+
+#define VTPM_STATE_MAX (1u << 20) /* a state blob larger than this is corrupt */
+
+/* A directory of files NAME (mode 0600), replaced atomically (write to a
+ * temporary, fsync, rename, fsync the directory).  The directory must
+ * exist and be ours.  Data loaded is malloc'd (caller frees). */
+int vtpm_store_file_open(struct vtpm_store *st, const char *dir, char *why,
+			 size_t why_len);
+void vtpm_store_close(struct vtpm_store *st);
+
+/* ----------------------------------------------------------------- TPM */
+
+struct vtpm_tpm_config {
+	const struct vtpm_store *store; /* kept; outlives the TPM */
+	bool tpm12;			/* TPM 1.2 instead of 2.0 */
+	uint32_t buffer_size;		/* 0: 4088, what one ring page carries */
+};
+
+/* Chooses the version, registers the NV and I/O callbacks, sets the
+ * buffer size, MainInit (manufacturing a new TPM when the store has no
+ * state), then Startup(CLEAR) (TPM_Startup(ST_CLEAR) for 1.2): guests
+ * never start their TPM.  0 or -errno with why.  One TPM per process. */
+int vtpm_tpm_power_on(const struct vtpm_tpm_config *cfg, char *why,
+		      size_t why_len);
+/* Runs one command at `locality` (already validated).  Always writes a
+ * well-formed response to rsp (cap >= VTPM_RING_MAX_PAYLOAD) and returns
+ * its length: libtpms' answer, or a TPM error response when the command is
+ * refused here (Startup from a guest: TPM_RC_INITIALIZE; a too-short
+ * command: TPM_RC_COMMAND_SIZE), when libtpms fails, or when a state store
+ * it triggered did not become durable (TPM_RC_NV_UNAVAILABLE for 2.0; the
+ * response that depends on it is never released). */
+size_t vtpm_tpm_process(const uint8_t *cmd, size_t cmd_len, uint8_t locality,
+			uint8_t *rsp, size_t cap);
+/* The platform reset: the guest rebooted.  Terminate, MainInit from the
+ * stored state, Startup(CLEAR): PCRs reset, NV kept. */
+int vtpm_tpm_reset(char *why, size_t why_len);
+/* Orderly power-off: TPM2_Shutdown(CLEAR) is the guest's business; this
+ * stores nothing further and terminates libtpms. */
+void vtpm_tpm_power_off(void);
+/* Counters for logs and tests. */
+struct vtpm_tpm_stats {
+	uint64_t commands, errors, stores, store_failures;
+};
+void vtpm_tpm_stats(struct vtpm_tpm_stats *out);
+
+#endif /* HVSEC_VTPM_H */
