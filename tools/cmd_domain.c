@@ -23,6 +23,40 @@ static const char *strip_denied(const char *s)
 	return strncmp(s, "denied: ", 8) ? s : s + 8;
 }
 
+/* The vTPMs of a guest created paused, then the guest unpaused (unless
+ * asked to stay paused).  On failure the guest and what was set up for
+ * it are destroyed: no half-made domain is left behind. */
+static int setup_devices(struct hvt *t, const struct xlcfg *c,
+			 const struct hv_ctl_domain_info *g, bool paused)
+{
+	struct hv_ctl_domid req = {.domid = g->domid};
+	struct hvt_vtpm_recs *recs;
+	int rc;
+
+	if (!c->n_vtpms)
+		return 0;
+	rc = hvt_vtpm_setup(t, c, g);
+	if (!rc && !paused) {
+		rc = hvt_call(t, HV_CTL_DOMAIN_UNPAUSE, &req, sizeof(req),
+			      NULL, 0);
+		if (rc)
+			rc = hvt_fail(t, "unpause", rc);
+	}
+	if (!rc)
+		return 0;
+	recs = calloc(1, sizeof(*recs));
+	if (recs && !hvt_vtpm_records(t, g->domid, recs)) {
+		hvt_call(t, HV_CTL_DOMAIN_DESTROY, &req, sizeof(req), NULL, 0);
+		hvt_vtpm_teardown(t, recs);
+	} else {
+		hvt_call(t, HV_CTL_DOMAIN_DESTROY, &req, sizeof(req), NULL, 0);
+	}
+	free(recs);
+	hvt_err("create %s: not started (its vTPM could not be set up)",
+		c->name);
+	return rc;
+}
+
 int hvt_cmd_create(struct hvt *t, const struct hvt_args *a)
 {
 	static uint8_t body[HV_CTL_MSG_MAX];
@@ -40,8 +74,10 @@ int hvt_cmd_create(struct hvt *t, const struct hvt_args *a)
 	rc = hvt_policy_fetch(t, &pol);
 	if (rc)
 		goto out_cfg;
+	/* A guest with vTPMs starts paused: its devices are set up (and
+	 * their backends waiting) before it runs, as libxl does. */
 	rc = hvt_create_build(&c, pol.p ? pol.info.name : NULL,
-			      hvt_opt(a, "paused") != NULL, &cr);
+			      hvt_opt(a, "paused") != NULL || c.n_vtpms, &cr);
 	if (rc)
 		goto out_pol;
 	len = hv_ctl_encode_create(&cr.a, body, sizeof(body));
@@ -95,6 +131,9 @@ int hvt_cmd_create(struct hvt *t, const struct hvt_args *a)
 		goto out_cr;
 	}
 	memcpy(&info, t->resp->body, sizeof(info));
+	rc = setup_devices(t, &c, &info, hvt_opt(a, "paused") != NULL);
+	if (rc)
+		goto out_cr;
 	if (!quiet)
 		printf("%s domain %s (id=%u)%s\n",
 		       hvt_opt(a, "paused") ? "Created" : "Started", c.name,
@@ -131,9 +170,30 @@ static int domid_op(struct hvt *t, const char *which, uint32_t op,
 	return 0;
 }
 
+/* The guest first (its XenStore home goes with it, so each backend sees
+ * its frontend gone), then its vTPM stub domains. */
 int hvt_cmd_destroy(struct hvt *t, const struct hvt_args *a)
 {
-	return domid_op(t, a->pos[0], HV_CTL_DOMAIN_DESTROY, "destroyed");
+	struct hv_ctl_domain_info info;
+	struct hvt_vtpm_recs *recs;
+	int rc;
+
+	rc = hvt_domain_lookup(t, a->pos[0], &info);
+	if (rc)
+		return rc;
+	recs = calloc(1, sizeof(*recs));
+	if (!recs) {
+		hvt_err("out of memory");
+		return HVT_DAEMON;
+	}
+	rc = hvt_vtpm_records(t, info.domid, recs);
+	if (rc)
+		recs->n = 0; /* XenStore unreachable: the guest still goes */
+	rc = domid_op(t, a->pos[0], HV_CTL_DOMAIN_DESTROY, "destroyed");
+	if (!rc)
+		hvt_vtpm_teardown(t, recs);
+	free(recs);
+	return rc;
 }
 
 int hvt_cmd_pause(struct hvt *t, const struct hvt_args *a)

@@ -38,9 +38,9 @@
 #define HVT_RUN_DIR_ENV	       "HVSEC_RUN_DIR"
 #define HVT_RUN_DIR_DEFAULT    "/run/hvsec"
 #define HVT_TIMEOUT_MS_DEFAULT 30000
-/* A vTPM line without backend= is served by the manager domain of this
- * name (Xen's vtpmmgr stub domain). */
-#define HVT_VTPM_BACKEND_DEFAULT "vtpmmgr"
+/* A vTPM line without backend= is served from dom0, as libxl does: here
+ * by a stub domain that hvsec starts for the guest (docs/vtpm.md). */
+#define HVT_VTPM_BACKEND_DEFAULT "0"
 
 enum hvt_exit {
 	HVT_OK = 0,
@@ -320,6 +320,33 @@ int hvt_cmd_dry_run(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_audit(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_stats(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_mode(struct hvt *t, const struct hvt_args *a);
+
+/* A guest's vTPMs (hvt_vtpm.c, docs/vtpm.md). */
+#define HVT_VTPMS_MAX HV_CTL_VTPMS_MAX
+#define HVT_PATH_MAX  4096
+struct hvt_vtpm_rec {
+	unsigned devid;
+	uint32_t be_domid; /* the backend (stub) domain */
+	bool stub;	   /* started by hvsec for this guest */
+	bool ephemeral;	   /* no uuid configured: state goes with it */
+	char dir[HVT_PATH_MAX - 64];
+};
+struct hvt_vtpm_recs {
+	uint32_t guest;
+	size_t n;
+	struct hvt_vtpm_rec rec[HVT_VTPMS_MAX];
+};
+/* For each vtpm line of a guest created paused: its stub domain and both
+ * XenStore directories, connected up to the backend's InitWait.  0, or an
+ * exit status (reported; what was set up for the failing one is undone,
+ * the caller destroys the guest and tears down the ones before). */
+int hvt_vtpm_setup(struct hvt *t, const struct xlcfg *c,
+		   const struct hv_ctl_domain_info *g);
+/* The toolstack's record of a guest's vTPMs (/libxl, dom0 only). */
+int hvt_vtpm_records(struct hvt *t, uint32_t guest, struct hvt_vtpm_recs *out);
+/* After the guest is gone: stub domains, directories, state hand-back. */
+void hvt_vtpm_teardown(struct hvt *t, const struct hvt_vtpm_recs *recs);
+int hvt_cmd_tcti(struct hvt *t, const struct hvt_args *a);
 
 /* The answer to a policy load/update or a relabel (hvt_update.c). */
 struct hvt_update {

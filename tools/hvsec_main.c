@@ -41,6 +41,10 @@ static const struct hvt_opt o_create[] = {
 	{"quiet", 'q', NULL, "print nothing on success"},
 	{NULL, 0, NULL, NULL},
 };
+static const struct hvt_opt o_tcti[] = {
+	{"swtpm", 0, NULL, "the swtpm protocol's TCTI instead of mssim"},
+	{NULL, 0, NULL, NULL},
+};
 static const struct hvt_opt o_relabel[] = {
 	{"dry-run", 'n', NULL, "only say whether the relabel would pass"},
 	{NULL, 0, NULL, NULL},
@@ -114,7 +118,10 @@ const struct hvt_cmd hvt_cmds[] = {
 	{"create", "CFG", "Create a domain from an xl-style config.",
 	 "The daemon checks the host's authorization of the label, every\n"
 	 "disk's resource label and the Chinese Wall.  Labelled vifs and\n"
-	 "vTPMs are checked by the toolstack against the same policy.\n",
+	 "vTPMs are checked by the toolstack against the same policy.\n"
+	 "Each vtpm = [\"backend=0\"] line starts a vTPM stub domain\n"
+	 "NAME-vtpmN (hvsec-vtpmd, the guest's label or backend_label=) and\n"
+	 "connects it before the guest runs (docs/vtpm.md).\n",
 	 o_create, false, 1, 1, hvt_cmd_create},
 	{"dry-run", "CFG", "Would CFG be allowed to start, and why (or not).",
 	 "Shows each check: the host's authorization of the label, every\n"
@@ -122,8 +129,10 @@ const struct hvt_cmd hvt_cmds[] = {
 	 "the running domains.  Nothing is created.\n"
 	 "Exit 0 when PERMITTED, 1 when DENIED (with the reasons).\n",
 	 NULL, true, 1, 1, hvt_cmd_dry_run},
-	{"destroy", "NAME|ID", "Destroy a domain.", NULL, NULL, false, 1, 1,
-	 hvt_cmd_destroy},
+	{"destroy", "NAME|ID", "Destroy a domain.",
+	 "A guest's vTPM stub domains go with it; a vTPM with a uuid keeps\n"
+	 "its state for the next create, one without is deleted.\n",
+	 NULL, false, 1, 1, hvt_cmd_destroy},
 	{"pause", "NAME|ID", "Pause a domain.", NULL, NULL, false, 1, 1,
 	 hvt_cmd_pause},
 	{"unpause", "NAME|ID", "Unpause a domain.", NULL, NULL, false, 1, 1,
@@ -135,6 +144,11 @@ const struct hvt_cmd hvt_cmds[] = {
 	 HVT_POS_MAX, hvt_cmd_list},
 	{"console", "NAME|ID", "Show a domain's console log.", NULL, o_console,
 	 false, 1, 1, hvt_cmd_console},
+	{"tcti", "NAME|ID",
+	 "Print the TCTI string of a guest's vTPM served by hvsec-tpmfront.",
+	 "For tpm2-tools: TPM2TOOLS_TCTI=$(hvsec tcti NAME) tpm2_pcrread.\n"
+	 "Exit 1 when the guest does not serve its vTPM.\n",
+	 o_tcti, false, 1, 1, hvt_cmd_tcti},
 	{"audit", NULL, "Show the audit records of access decisions.",
 	 "With --json: one JSON object per line (JSON Lines).\n", o_audit, true,
 	 0, 0, hvt_cmd_audit},

@@ -18,6 +18,6 @@ $(BIN)/hvsec: $(HVSEC_OBJ) $(LIB)/libhvctl.a $(LIB)/libhooks.a $(LIB)/libacm.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(HVSEC_OBJ) $(LIB)/libhvctl.a \
-		$(LIB)/libhooks.a $(LIB)/libacm.a
+		$(LIB)/libhooks.a $(LIB)/libacm.a $(XENSTORE_LIBS)
 
 TOOLS += $(BIN)/hvsec

@@ -1862,6 +1862,14 @@ static bool parse_vtpm(struct ps *ps, const char *spec, unsigned line,
 			t->uuid = xstrdup(ps, canon);
 			snprintf(res, sizeof(res), "vtpm:%s", canon);
 			t->resource = xstrdup(ps, res);
+		} else if (is_word(kv[i].k, kv[i].kn, "backend_label")) {
+			if (t->backend_label || !kv[i].vn) {
+				perr(ps, line,
+				     "%s: backend_label given twice or empty",
+				     key);
+				return false;
+			}
+			t->backend_label = xstrndup(ps, kv[i].v, kv[i].vn);
 		} else {
 			pwarn(ps, line, "%s: unknown parameter '%.*s' ignored",
 			      key, (int)kv[i].kn, kv[i].k);
@@ -2065,6 +2073,7 @@ void xlcfg_free(struct xlcfg *c)
 	for (i = 0; c->vtpms && i < c->n_vtpms; i++) {
 		free(c->vtpms[i].spec);
 		free(c->vtpms[i].backend);
+		free(c->vtpms[i].backend_label);
 		free(c->vtpms[i].uuid);
 		free(c->vtpms[i].resource);
 	}

@@ -118,6 +118,8 @@ struct xlcfg_vtpm {
 	char *backend;	/* backend (vTPM manager) domain, NULL: default */
 	char *uuid;	/* canonical lowercase, NULL if not given */
 	char *resource; /* "vtpm:UUID", NULL without a uuid */
+	char *backend_label; /* hvsec: the vTPM stub domain's label, NULL:
+			      * the guest's own */
 };
 
 struct xlcfg {

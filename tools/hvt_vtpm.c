@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * hvt_vtpm.c - a guest's vTPMs: the stub domain that serves each one,
+ * both XenStore directories, and taking them down again (docs/vtpm.md).
+ *
+ * At create, for each `vtpm = [...]` line of a guest created paused:
+ *   - backend=0 (or none, libxl's default): a stub domain NAME-vtpmN runs
+ *     hvsec-vtpmd with the guest's label (or backend_label=), created
+ *     paused; its state directory is handed to its uid; both XenStore
+ *     directories and the toolstack's own record under /libxl are written
+ *     in one transaction; the stub is unpaused and must reach InitWait.
+ *   - backend=NAME: an existing domain serves it (Xen's vTPM stub domain
+ *     started by the operator); only the directories are written.
+ * At destroy the guest goes first (its XenStore home with it, so the
+ * backend sees its frontend gone and exits), then the stub domain.
+ *
+ * Identity of a guest's vTPMs comes from /libxl/G (dom0 only), never from
+ * a directory the guest or the backend can write (XSA-175/178).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include <stdarg.h>
+
+#include "tools/hvsec.h"
+
+#define VTPM_CONNECT_MS	 5000 /* stub domain start to InitWait */
+#define VTPM_STOP_MS	 3000 /* frontend gone to the stub's exit */
+#define VTPM_STUB_MEM_MB 16u
+
+enum { XB_INIT_WAIT = 2, XB_CLOSED = 6 };
+
+static struct xs_handle *xs_connect(struct hvt *t)
+{
+	char path[PATH_MAX];
+	struct xs_handle *xs;
+
+	if (snprintf(path, sizeof(path), "%s/xenstored", t->run_dir) >=
+	    (int)sizeof(path)) {
+		hvt_err("run dir path too long");
+		return NULL;
+	}
+	/* libxenstore finds its socket here; the daemon serves dom0 on it. */
+	setenv("XENSTORED_PATH", path, 1);
+	xs = xs_open(0);
+	if (!xs)
+		hvt_err("XenStore at %s: %s", path, strerror(errno));
+	return xs;
+}
+
+static bool xs_put(struct xs_handle *xs, xs_transaction_t tx, const char *dir,
+		   const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static bool xs_put(struct xs_handle *xs, xs_transaction_t tx, const char *dir,
+		   const char *key, const char *fmt, ...)
+{
+	char path[256], val[256];
+	va_list ap;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	return xs_write(xs, tx, path, val, strlen(val));
+}
+
+/* A node's value as a string (NUL-terminated, bounded), or false. */
+static bool xs_get(struct xs_handle *xs, const char *path, char *buf,
+		   size_t len)
+{
+	unsigned int n = 0;
+	char *v = xs_read(xs, XBT_NULL, path, &n);
+
+	if (!v)
+		return false;
+	snprintf(buf, len, "%.*s", (int)n, v);
+	free(v);
+	return true;
+}
+
+/* Sets owner `owner` (others: nothing) and read access for `reader` on a
+ * node and, since new nodes only inherit at creation, on each child. */
+static bool xs_own(struct xs_handle *xs, xs_transaction_t tx, const char *dir,
+		   unsigned owner, unsigned reader)
+{
+	struct xs_permissions p[2] = {
+		{.id = owner, .perms = XS_PERM_NONE},
+		{.id = reader, .perms = XS_PERM_READ},
+	};
+	unsigned int n = 0;
+	char **kids, path[256];
+	bool ok = xs_set_permissions(xs, tx, dir, p, reader == owner ? 1 : 2);
+
+	kids = ok ? xs_directory(xs, tx, dir, &n) : NULL;
+	for (unsigned i = 0; ok && kids && i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, kids[i]);
+		ok = xs_set_permissions(xs, tx, path, p,
+					reader == owner ? 1 : 2);
+	}
+	free(kids);
+	return ok;
+}
+
+/* ------------------------------------------------------------ state dirs */
+
+static void state_base(struct hvt *t, char *out, size_t len)
+{
+	const char *env = getenv("HVSEC_VTPM_DIR");
+
+	if (env && env[0] == '/')
+		snprintf(out, len, "%s", env);
+	else
+		snprintf(out, len, "%s/vtpm", t->run_dir);
+}
+
+/* Gives the instance directory and its regular files to uid.  Nothing in
+ * it is followed: a previous instance (another uid) may have left a
+ * symlink to anywhere, which root must not chown; anything that is not a
+ * regular file is removed. */
+static int give_dir(const char *dir, uid_t uid)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+	int rc = 0;
+
+	if (dfd < 0)
+		return -errno;
+	if (fchown(dfd, uid, (gid_t)uid) < 0 || fchmod(dfd, 0700) < 0) {
+		rc = -errno;
+		close(dfd);
+		return rc;
+	}
+	d = fdopendir(dfd);
+	if (!d) {
+		rc = -errno;
+		close(dfd);
+		return rc;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode)) {
+			unlinkat(dfd, e->d_name,
+				 S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+			continue;
+		}
+		if (fchownat(dfd, e->d_name, uid, (gid_t)uid,
+			     AT_SYMLINK_NOFOLLOW) < 0 && !rc)
+			rc = -errno;
+	}
+	closedir(d);
+	return rc;
+}
+
+static void remove_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+
+	if (dfd < 0)
+		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dfd, e->d_name, 0);
+	closedir(d);
+	rmdir(dir);
+}
+
+static int state_dir(struct hvt *t, const char *uuid, char *out, size_t len)
+{
+	char base[PATH_MAX - 64];
+
+	state_base(t, base, sizeof(base));
+	/* Traversable, not listable: an instance finds its own directory
+	 * (named on its command line) and no other. */
+	if (mkdir(base, 0711) < 0 && errno != EEXIST)
+		return -errno;
+	if (snprintf(out, len, "%s/%s", base, uuid) >= (int)len)
+		return -ENAMETOOLONG;
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static void vtpmd_path(char *out, size_t len)
+{
+	const char *env = getenv("HVSEC_VTPMD");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env && env[0] == '/') {
+		snprintf(out, len, "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		snprintf(out, len, "/usr/local/bin/hvsec-vtpmd");
+		return;
+	}
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	if (snprintf(out, len, "%s/hvsec-vtpmd", self) >= (int)len)
+		snprintf(out, len, "/usr/local/bin/hvsec-vtpmd");
+}
+
+static void random_uuid(char out[37])
+{
+	uint8_t u[HV_UUID_LEN];
+
+	if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		for (size_t i = 0; i < sizeof(u); i++)
+			u[i] = (uint8_t)((uint64_t)ts.tv_nsec >> (i % 8) ^
+					 (uint64_t)getpid() >> i);
+	}
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	hvt_uuid_str(u, out);
+}
+
+static int create_stub(struct hvt *t, const char *name, const char *label,
+		       const char *const *args, uint32_t n_args,
+		       struct hv_ctl_domain_info *info)
+{
+	static uint8_t body[HV_CTL_MSG_MAX];
+	char kernel[PATH_MAX];
+	struct hv_ctl_create_args a;
+	size_t len;
+	int rc;
+
+	vtpmd_path(kernel, sizeof(kernel));
+	memset(&a, 0, sizeof(a));
+	a.name = name;
+	a.label = label;
+	a.kernel = kernel;
+	a.args = args;
+	a.n_args = n_args;
+	a.memory_mb = VTPM_STUB_MEM_MB;
+	a.flags = HV_CTL_CREATE_F_PAUSED;
+	len = hv_ctl_encode_create(&a, body, sizeof(body));
+	if (!len) {
+		hvt_err("vTPM stub domain %s: request too large", name);
+		return HVT_USAGE;
+	}
+	rc = hvt_call(t, HV_CTL_DOMAIN_CREATE, body, len, NULL, 0);
+	if (rc) {
+		char what[HV_NAME_LEN + 40];
+
+		snprintf(what, sizeof(what), "vTPM stub domain %s", name);
+		return hvt_fail(t, what, rc);
+	}
+	if (t->resp->body_len != sizeof(*info)) {
+		hvt_err("hvsecd sent a domain record of %zu bytes",
+			t->resp->body_len);
+		return HVT_DAEMON;
+	}
+	memcpy(info, t->resp->body, sizeof(*info));
+	return 0;
+}
+
+static int domid_call(struct hvt *t, uint32_t op, uint32_t domid)
+{
+	struct hv_ctl_domid req = {.domid = domid};
+
+	return hvt_call(t, op, &req, sizeof(req), NULL, 0);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits for the backend's state to reach `want` (or an `error` node). */
+static int wait_backend(struct xs_handle *xs, const char *be, int want,
+			int timeout_ms, char *err, size_t err_len)
+{
+	char path[256], val[64];
+
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		snprintf(path, sizeof(path), "%s/error", be);
+		if (xs_get(xs, path, err, err_len))
+			return -EIO;
+		snprintf(path, sizeof(path), "%s/state", be);
+		if (xs_get(xs, path, val, sizeof(val)) && atoi(val) == want)
+			return 0;
+		sleep_ms(20);
+	}
+	snprintf(err, err_len, "no %s within %d ms",
+		 want == XB_INIT_WAIT ? "InitWait" : "answer", timeout_ms);
+	return -ETIMEDOUT;
+}
+
+struct vtpm_plan {
+	unsigned devid;
+	uint32_t be_domid;
+	bool stub, ephemeral;
+	char uuid[37];
+	char stub_name[HV_NAME_LEN];
+	char dir[PATH_MAX - 64];
+};
+
+/* Writes both directories and the toolstack's record, in one transaction
+ * (retried when another writer raced us). */
+static int write_dirs(struct xs_handle *xs, uint32_t g, const struct vtpm_plan *p)
+{
+	char fe[128], be[128], lx[128];
+
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vtpm/%u", g, p->devid);
+	snprintf(be, sizeof(be), "/local/domain/%u/backend/vtpm/%u/%u",
+		 p->be_domid, g, p->devid);
+	snprintf(lx, sizeof(lx), "/libxl/%u/device/vtpm/%u", g, p->devid);
+	for (int tries = 0; tries < 16; tries++) {
+		xs_transaction_t tx = xs_transaction_start(xs);
+		bool ok = tx != XBT_NULL;
+
+		ok = ok && xs_put(xs, tx, fe, "backend", "%s", be) &&
+		     xs_put(xs, tx, fe, "backend-id", "%u", p->be_domid) &&
+		     xs_put(xs, tx, fe, "handle", "%u", p->devid) &&
+		     xs_put(xs, tx, fe, "state", "1") &&
+		     xs_own(xs, tx, fe, g, p->be_domid);
+		ok = ok && xs_put(xs, tx, be, "frontend", "%s", fe) &&
+		     xs_put(xs, tx, be, "frontend-id", "%u", g) &&
+		     xs_put(xs, tx, be, "handle", "%u", p->devid) &&
+		     xs_put(xs, tx, be, "online", "1") &&
+		     xs_put(xs, tx, be, "state", "1") &&
+		     xs_put(xs, tx, be, "uuid", "%s", p->uuid) &&
+		     xs_put(xs, tx, be, "resume", "False") &&
+		     xs_own(xs, tx, be, p->be_domid, g);
+		ok = ok && xs_put(xs, tx, lx, "backend", "%s", be) &&
+		     xs_put(xs, tx, lx, "backend-id", "%u", p->be_domid) &&
+		     xs_put(xs, tx, lx, "frontend", "%s", fe) &&
+		     xs_put(xs, tx, lx, "uuid", "%s", p->uuid) &&
+		     xs_put(xs, tx, lx, "stub", "%u", p->stub ? 1u : 0u) &&
+		     xs_put(xs, tx, lx, "ephemeral", "%u", p->ephemeral ? 1u : 0u) &&
+		     xs_put(xs, tx, lx, "state-dir", "%s", p->stub ? p->dir : "") &&
+		     xs_own(xs, tx, lx, 0, 0);
+		if (!ok) {
+			int e = errno;
+
+			if (tx != XBT_NULL)
+				xs_transaction_end(xs, tx, true);
+			return -(e ? e : EIO);
+		}
+		if (xs_transaction_end(xs, tx, false))
+			return 0;
+		if (errno != EAGAIN)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
+static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
+		     size_t i, const struct hv_ctl_domain_info *g)
+{
+	const struct xlcfg_vtpm *v = &c->vtpms[i];
+	struct vtpm_plan p;
+	struct hv_ctl_domain_info stub;
+	char fid[16], dev[16], be[128], err[512];
+	const char *label;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.devid = (unsigned)i;
+	p.stub = !v->backend || !strcmp(v->backend, "0");
+	p.ephemeral = !v->uuid;
+	if (v->uuid)
+		snprintf(p.uuid, sizeof(p.uuid), "%s", v->uuid);
+	else
+		random_uuid(p.uuid);
+
+	if (!p.stub) {
+		struct hv_ctl_domain_info bi;
+
+		rc = hvt_domain_lookup(t, v->backend, &bi);
+		if (rc) {
+			hvt_err("%s:%u: vtpm: backend domain %s is not running",
+				c->path, v->line, v->backend);
+			return rc;
+		}
+		p.be_domid = bi.domid;
+		rc = write_dirs(xs, g->domid, &p);
+		if (rc) {
+			hvt_err("vTPM %u: XenStore: %s", p.devid, strerror(-rc));
+			return HVT_DAEMON;
+		}
+		return 0;
+	}
+
+	rc = state_dir(t, p.uuid, p.dir, sizeof(p.dir));
+	if (rc) {
+		hvt_err("vTPM %u: state directory for %s: %s", p.devid, p.uuid,
+			strerror(-rc));
+		return HVT_DAEMON;
+	}
+	snprintf(p.stub_name, sizeof(p.stub_name), "%.50s-vtpm%u", g->name,
+		 p.devid);
+	snprintf(fid, sizeof(fid), "%u", g->domid);
+	snprintf(dev, sizeof(dev), "%u", p.devid);
+	const char *args[] = {"--frontend-id", fid,	"--devid", dev,
+			      "--state-dir",   p.dir,	"--uuid",  p.uuid};
+	label = v->backend_label ? v->backend_label : g->label;
+	if (strlen(label) >= HV_NAME_LEN) {
+		hvt_err("%s:%u: vtpm: backend_label longer than %u", c->path,
+			v->line, HV_NAME_LEN - 1);
+		rc = HVT_USAGE;
+		goto fail_dir;
+	}
+	rc = create_stub(t, p.stub_name, label, args,
+			 (uint32_t)(sizeof(args) / sizeof(args[0])), &stub);
+	if (rc)
+		goto fail_dir;
+	p.be_domid = stub.domid;
+	/* The directory belongs to the instance's uid while it runs. */
+	if (stub.uid && geteuid() == 0) {
+		rc = give_dir(p.dir, (uid_t)stub.uid);
+		if (rc) {
+			hvt_err("vTPM %u: giving %s to uid %u: %s", p.devid,
+				p.dir, stub.uid, strerror(-rc));
+			rc = HVT_DAEMON;
+			goto fail_stub;
+		}
+	}
+	rc = write_dirs(xs, g->domid, &p);
+	if (rc) {
+		hvt_err("vTPM %u: XenStore: %s", p.devid, strerror(-rc));
+		rc = HVT_DAEMON;
+		goto fail_stub;
+	}
+	rc = domid_call(t, HV_CTL_DOMAIN_UNPAUSE, stub.domid);
+	if (rc) {
+		rc = hvt_fail(t, "unpause vTPM stub domain", rc);
+		goto fail_stub;
+	}
+	snprintf(be, sizeof(be), "/local/domain/%u/backend/vtpm/%u/%u",
+		 stub.domid, g->domid, p.devid);
+	rc = wait_backend(xs, be, XB_INIT_WAIT, VTPM_CONNECT_MS, err,
+			  sizeof(err));
+	if (rc) {
+		hvt_err("vTPM %u (%s, id=%u) did not start: %s (its console: "
+			"hvsec console %s)",
+			p.devid, p.stub_name, stub.domid, err, p.stub_name);
+		rc = HVT_DAEMON;
+		goto fail_stub;
+	}
+	return 0;
+fail_stub:
+	domid_call(t, HV_CTL_DOMAIN_DESTROY, stub.domid);
+fail_dir:
+	if (p.ephemeral)
+		remove_dir(p.dir);
+	return rc;
+}
+
+int hvt_vtpm_setup(struct hvt *t, const struct xlcfg *c,
+		   const struct hv_ctl_domain_info *g)
+{
+	struct xs_handle *xs;
+	int rc = 0;
+
+	if (!c->n_vtpms)
+		return 0;
+	xs = xs_connect(t);
+	if (!xs)
+		return HVT_DAEMON;
+	for (size_t i = 0; i < c->n_vtpms && !rc; i++)
+		rc = setup_one(t, xs, c, i, g);
+	xs_close(xs);
+	return rc;
+}
+
+/* ------------------------------------------------------------ teardown */
+
+static size_t read_recs(struct xs_handle *xs, uint32_t g, struct hvt_vtpm_rec *r,
+			size_t max)
+{
+	char dir[64], path[256], val[PATH_MAX];
+	unsigned int n = 0;
+	char **kids;
+	size_t k = 0;
+
+	snprintf(dir, sizeof(dir), "/libxl/%u/device/vtpm", g);
+	kids = xs_directory(xs, XBT_NULL, dir, &n);
+	for (unsigned i = 0; kids && i < n && k < max; i++) {
+		struct hvt_vtpm_rec *x = &r[k];
+		uint32_t v;
+
+		memset(x, 0, sizeof(*x));
+		if (!hvt_parse_u32(kids[i], 1024, &v))
+			continue;
+		x->devid = v;
+		snprintf(path, sizeof(path), "%s/%s/backend-id", dir, kids[i]);
+		if (!xs_get(xs, path, val, sizeof(val)) ||
+		    !hvt_parse_u32(val, UINT32_MAX - 1, &x->be_domid))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/stub", dir, kids[i]);
+		x->stub = xs_get(xs, path, val, sizeof(val)) && !strcmp(val, "1");
+		snprintf(path, sizeof(path), "%s/%s/ephemeral", dir, kids[i]);
+		x->ephemeral =
+			xs_get(xs, path, val, sizeof(val)) && !strcmp(val, "1");
+		snprintf(path, sizeof(path), "%s/%s/state-dir", dir, kids[i]);
+		if (xs_get(xs, path, val, sizeof(val)) &&
+		    strlen(val) < sizeof(x->dir))
+			memcpy(x->dir, val, strlen(val) + 1);
+		k++;
+	}
+	free(kids);
+	return k;
+}
+
+static bool domain_gone(struct hvt *t, uint32_t domid)
+{
+	struct hv_ctl_lookup req;
+	struct hv_ctl_domain_info info;
+
+	memset(&req, 0, sizeof(req));
+	req.domid = domid;
+	if (hvt_call(t, HV_CTL_DOMAIN_INFO, &req, sizeof(req), NULL, 0) ||
+	    t->resp->body_len != sizeof(info))
+		return true;
+	memcpy(&info, t->resp->body, sizeof(info));
+	return !hvt_domain_live(&info);
+}
+
+/* Reads the guest's vTPM records (before it is destroyed). */
+int hvt_vtpm_records(struct hvt *t, uint32_t g, struct hvt_vtpm_recs *out)
+{
+	struct xs_handle *xs;
+
+	memset(out, 0, sizeof(*out));
+	out->guest = g;
+	xs = xs_connect(t);
+	if (!xs)
+		return HVT_DAEMON;
+	out->n = read_recs(xs, g, out->rec, HVT_VTPMS_MAX);
+	xs_close(xs);
+	return 0;
+}
+
+/* After the guest is gone: the stub domains, both directories, the
+ * record; ephemeral state removed, kept state handed back to root. */
+void hvt_vtpm_teardown(struct hvt *t, const struct hvt_vtpm_recs *recs)
+{
+	const struct hvt_vtpm_rec *r = recs->rec;
+	struct xs_handle *xs = recs->n ? xs_connect(t) : NULL;
+	char path[128];
+
+	if (!recs->n)
+		return;
+	for (size_t i = 0; i < recs->n; i++) {
+		if (xs) {
+			snprintf(path, sizeof(path),
+				 "/local/domain/%u/device/vtpm/%u", recs->guest,
+				 r[i].devid);
+			xs_rm(xs, XBT_NULL, path);
+		}
+		if (!r[i].stub)
+			continue;
+		/* The backend sees its frontend gone and powers off. */
+		for (int w = 0; w < VTPM_STOP_MS && !domain_gone(t, r[i].be_domid);
+		     w += 20)
+			sleep_ms(20);
+		domid_call(t, HV_CTL_DOMAIN_DESTROY, r[i].be_domid);
+		if (r[i].dir[0] == '/') {
+			if (r[i].ephemeral)
+				remove_dir(r[i].dir);
+			else if (geteuid() == 0)
+				give_dir(r[i].dir, 0);
+		}
+	}
+	if (xs) {
+		snprintf(path, sizeof(path), "/libxl/%u", recs->guest);
+		xs_rm(xs, XBT_NULL, path);
+		xs_close(xs);
+	}
+}
+
+/* ------------------------------------------------------------ tcti */
+
+int hvt_cmd_tcti(struct hvt *t, const struct hvt_args *a)
+{
+	bool swtpm = hvt_opt(a, "swtpm") != NULL;
+	struct hv_ctl_domain_info info;
+	struct xs_handle *xs;
+	char path[128], val[32];
+	uint32_t port;
+	int rc;
+
+	rc = hvt_domain_lookup(t, a->pos[0], &info);
+	if (rc)
+		return rc;
+	xs = xs_connect(t);
+	if (!xs)
+		return HVT_DAEMON;
+	snprintf(path, sizeof(path), "/local/domain/%u/data/tpmfront/%s",
+		 info.domid, swtpm ? "swtpm-port" : "mssim-port");
+	/* Written by the guest: a port number and nothing else. */
+	if (!xs_get(xs, path, val, sizeof(val)) ||
+	    !hvt_parse_u32(val, 65535, &port) || !port) {
+		hvt_err("%s is not serving its vTPM (no valid %s): is "
+			"hvsec-tpmfront running in it?",
+			info.name, path);
+		xs_close(xs);
+		return HVT_NO;
+	}
+	xs_close(xs);
+	printf("%s:host=127.0.0.1,port=%u\n", swtpm ? "swtpm" : "mssim", port);
+	return 0;
+}
