@@ -35,6 +35,7 @@ static const char *const op_names[HV_CTL_OP__COUNT] = {
 	[HV_CTL_EVTCHN_LIST] = "evtchn-list",
 	[HV_CTL_GNT_LIST] = "gnt-list",
 	[HV_CTL_SET_MODE] = "mode",
+	[HV_CTL_DEVICE_LIST] = "device-list",
 };
 
 const char *hv_ctl_op_name(uint32_t op)

@@ -111,6 +111,8 @@ enum hv_ctl_op {
 				    * hv_ctl_gnt_rep + entries */
 	HV_CTL_SET_MODE = 20,      /* hv_ctl_mode -> hv_ctl_mode */
 	HV_CTL_GET_MODE = 21,      /* (empty) -> hv_ctl_mode, changes nothing */
+	HV_CTL_DEVICE_LIST = 22,   /* hv_ctl_domid (INVALID: all) ->
+				    * hv_ctl_device_rep + entries */
 	HV_CTL_OP__COUNT
 };
 enum hv_ctl_notice {
@@ -353,6 +355,24 @@ struct hv_ctl_gnt_entry {
 #define HV_CTL_GNT_KIND_MAP 2u
 #define HV_CTL_GNT_F_ORPHANED (1u << 8)
 
+/* ---- Device connections (HV_OP_DEVICE_CONNECT) as the daemon keeps
+ * them: the resources backends said they connected, each a resource in
+ * use of its frontend.  A domid selects the connections it is backend or
+ * frontend of.  `total` is how many matched; `count` how many fit. */
+struct hv_ctl_device_rep {
+	uint32_t count; /* hv_ctl_device_entry x count */
+	uint32_t total;
+};
+struct hv_ctl_device_entry {
+	uint32_t backend, frontend;
+	uint32_t cls;             /* enum hv_dev_class */
+	uint32_t flags;           /* HV_CTL_DEV_F_* */
+	char label[HV_NAME_LEN];  /* the resource label, "" unlabelled */
+	char resource[HV_DEV_NAME_LEN];
+};
+#define HV_CTL_DEV_F_LABELLED (1u << 0) /* a policy object: checked at
+					 * connect, a blocker of updates */
+
 /* ---- Mode.  SET_MODE changes it; GET_MODE (no body) only asks. */
 struct hv_ctl_mode {
 	uint32_t set;   /* bits to set */
@@ -396,6 +416,11 @@ static_assert(sizeof(struct hv_ctl_hook_stats) == 64, "hook stats");
 static_assert(sizeof(struct hv_ctl_evtchn_entry) == 24, "evtchn entry");
 static_assert(sizeof(struct hv_ctl_gnt_entry) == 32, "gnt entry");
 static_assert(sizeof(struct hv_ctl_mode) == 8, "mode");
+static_assert(sizeof(struct hv_ctl_device_rep) == 8, "device rep");
+static_assert(sizeof(struct hv_ctl_device_entry) == 16 + 64 + 192,
+	      "device entry");
+static_assert(offsetof(struct hv_ctl_device_entry, resource) == 80,
+	      "device entry.resource");
 
 /* ------------------------------------------------------------------ */
 /* Encoding and decoding (hypervisor/hv_control.c, libhvctl)           */

@@ -44,6 +44,8 @@ static const struct hv_op_desc op_table[HV_OP__COUNT] = {
 	BODY(HV_OP_GNT_COPY, sizeof(struct hv_req_gnt_copy), 0, 0),
 	BODY(HV_OP_GNT_TRANSFER, sizeof(struct hv_req_gnt_transfer), 1, 0),
 	BODY(HV_OP_SCHED_SHUTDOWN, sizeof(struct hv_req_shutdown), 0, 0),
+	BODY(HV_OP_DEVICE_CONNECT, sizeof(struct hv_req_device), 0, 0),
+	BODY(HV_OP_DEVICE_DISCONNECT, sizeof(struct hv_req_device), 0, 0),
 };
 
 const struct hv_op_desc *hv_op_desc(uint32_t op)
@@ -121,6 +123,84 @@ static bool magic_ok(uint32_t magic)
 	       v >= HV_HC_VERSION_MIN && v <= HV_HC_VERSION;
 }
 
+/* An absolute path as tools/xlcfg.c folds it: '/' then components
+ * separated by single '/', none empty, "." or "..", no trailing '/'. */
+static bool folded_path(const char *p)
+{
+	if (*p != '/' || !p[1])
+		return false;
+	while (*p) {
+		const char *c = ++p; /* past the '/' */
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		p = c + n;
+	}
+	return true;
+}
+
+static bool all_of(const char *s, const char *set, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n >= min && n <= max && strspn(s, set) == n;
+}
+
+/* vtpm:UUID as the daemon and xlcfg spell it: lowercase 8-4-4-4-12. */
+static bool uuid_canonical(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* The resource field of a device request: a C string within its field,
+ * NUL-padded, no control characters, in the canonical form of its class
+ * (hv_proto.h). */
+static bool device_resource_ok(uint32_t cls, const char *f)
+{
+	const char *nul = memchr(f, '\0', HV_DEV_NAME_LEN);
+	const char *v;
+
+	if (!nul || nul == f)
+		return false;
+	for (const char *q = nul; q < f + HV_DEV_NAME_LEN; q++)
+		if (*q)
+			return false;
+	for (const char *q = f; q < nul; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return false;
+	switch (cls) {
+	case HV_DEV_DISK:
+		if (!strncmp(f, "phy:", 4))
+			return folded_path(f + 4);
+		return !strncmp(f, "file:", 5) && folded_path(f + 5);
+	case HV_DEV_VIF:
+		if (!strncmp(f, "vlan:", 5)) {
+			v = f + 5;
+			/* 1..4095: at most four digits, no leading zero */
+			return all_of(v, "0123456789", 1, 4) && v[0] != '0' &&
+			       (strlen(v) < 4 || strcmp(v, "4095") <= 0);
+		}
+		return !strncmp(f, "bridge:", 7) &&
+		       all_of(f + 7,
+			      "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.",
+			      1, 15);
+	case HV_DEV_VTPM:
+		return !strncmp(f, "vtpm:", 5) && uuid_canonical(f + 5);
+	}
+	return false;
+}
+
 /* The op's own fields, after the sizes were checked. */
 static int check_request_fields(const struct hv_request *req)
 {
@@ -187,6 +267,17 @@ static int check_request_fields(const struct hv_request *req)
 		if (req->u.shutdown.reason > HV_SHUTDOWN_CRASH)
 			return -HV_EINVAL;
 		return 0;
+	case HV_OP_DEVICE_CONNECT:
+	case HV_OP_DEVICE_DISCONNECT: {
+		const struct hv_req_device *dv = &req->u.device;
+
+		/* No DOMID_SELF: a backend connects to another domain. */
+		if (dv->frontend > HV_DOMID_MAX || dv->cls < HV_DEV_DISK ||
+		    dv->cls > HV_DEV_VTPM || dv->flags || dv->reserved ||
+		    !device_resource_ok(dv->cls, dv->resource))
+			return -HV_EINVAL;
+		return 0;
+	}
 	}
 	return 0;
 }
@@ -209,7 +300,8 @@ int hv_request_parse(const void *buf, size_t len, unsigned nfds,
 	body = len - sizeof(req->h);
 	if (body != d->req_len || nfds != d->req_fds)
 		return -HV_EINVAL;
-	static_assert(sizeof(req->u) >= sizeof(struct hv_req_gnt_copy),
+	static_assert(sizeof(req->u) >= sizeof(struct hv_req_gnt_copy) &&
+			      sizeof(req->u) >= sizeof(struct hv_req_device),
 		      "request union holds every body");
 	memcpy(&req->u, (const uint8_t *)buf + sizeof(req->h), body);
 	return check_request_fields(req);

@@ -26,9 +26,9 @@
  *            bits, nonzero reserved fields, wrong number of fds;
  *   -ENOSYS  unknown op;
  *   -ESRCH   the peer domain does not exist (or is not running);
- *   -ENOENT  no such port / grant ref / handle;
+ *   -ENOENT  no such port / grant ref / handle / device connection;
  *   -EACCES  the policy denies (an audit record is written);
- *   -EBUSY, -ENOSPC, -ENOMEM  state or limits.
+ *   -EBUSY, -EEXIST, -ENOSPC, -ENOMEM  state or limits.
  * A guest that keeps sending malformed messages (HV_HC_MAX_VIOLATIONS) is
  * treated as crashed; the daemon itself never exits on guest input.
  */
@@ -138,6 +138,8 @@ enum hv_op {
 	HV_OP_GNT_COPY = 11,              /* hv_req_gnt_copy */
 	HV_OP_GNT_TRANSFER = 12,          /* hv_req_gnt_transfer + 1 fd */
 	HV_OP_SCHED_SHUTDOWN = 13,        /* hv_req_shutdown, no reply body */
+	HV_OP_DEVICE_CONNECT = 14,        /* hv_req_device, no reply body */
+	HV_OP_DEVICE_DISCONNECT = 15,     /* hv_req_device, no reply body */
 	HV_OP__COUNT
 };
 
@@ -301,6 +303,39 @@ enum hv_shutdown_reason {
 	HV_SHUTDOWN_CRASH = 3,
 };
 
+/* ---- Devices: a backend tells the hypervisor which resource it connects
+ * to which frontend, so that resource_use is decided (and audited) at
+ * connect, and the connection counts as a resource in use for live policy
+ * updates and relabels until it is disconnected or either domain dies.
+ * The caller is the backend; `frontend` is another live domain.  The data
+ * path (grants, event channels) is mediated by its own hooks either way.
+ *
+ * `resource` is the canonical name the resource-label store is keyed by
+ * (tools/xlcfg.c makes it), NUL-terminated and NUL-padded in its field:
+ *   disk  phy:/PATH or file:/PATH, PATH absolute and folded (no empty,
+ *         "." or ".." component, no trailing '/');
+ *   vif   vlan:N (1..4095, no leading zero) or bridge:NAME (1..15 of
+ *         [A-Za-z0-9_.-]);
+ *   vtpm  vtpm:UUID (lowercase 8-4-4-4-12).
+ * A name in any other form is -EINVAL: an alias spelled differently would
+ * miss the label stored under the canonical name and go unchecked. */
+enum hv_dev_class {
+	HV_DEV_DISK = 1, /* the values of enum hooks_res_class */
+	HV_DEV_VIF = 2,
+	HV_DEV_VTPM = 3,
+};
+#define HV_DEV_NAME_LEN 192u /* resource field, NUL included */
+#define HV_DEV_PER_DOM 64u   /* connections a domain may hold, as backend
+			      * and (separately) as frontend */
+
+struct hv_req_device {
+	hv_domid_t frontend; /* a live domain other than the caller */
+	uint32_t cls;        /* enum hv_dev_class */
+	uint32_t flags;      /* zero */
+	uint32_t reserved;   /* zero */
+	char resource[HV_DEV_NAME_LEN];
+};
+
 static_assert(sizeof(struct hv_rep_whoami) == 16 + 16 + 2 * 64, "whoami");
 static_assert(offsetof(struct hv_rep_whoami, name) == 32, "whoami.name");
 static_assert(sizeof(struct hv_req_evtchn_alloc_unbound) == 4, "unbound");
@@ -318,6 +353,12 @@ static_assert(sizeof(struct hv_req_gnt_transfer) == 8, "transfer");
 static_assert(sizeof(struct hv_ntf_gnt_transfer) == 8, "transfer ntf");
 static_assert(sizeof(struct hv_ntf_gnt_orphaned) == 8, "orphaned");
 static_assert(sizeof(struct hv_req_shutdown) == 4, "shutdown");
+static_assert(sizeof(struct hv_req_device) == 16 + HV_DEV_NAME_LEN, "device");
+static_assert(offsetof(struct hv_req_device, resource) == 16,
+	      "device.resource");
+static_assert(sizeof(struct hv_msg_hdr) + sizeof(struct hv_req_device) <=
+		      HV_HC_MSG_MAX,
+	      "device request fits a message");
 
 /* ------------------------------------------------------------------ */
 /* The one parser (hypervisor/hv_proto.c)                              */
@@ -351,6 +392,7 @@ struct hv_request {
 		struct hv_req_gnt_copy copy;
 		struct hv_req_gnt_transfer transfer;
 		struct hv_req_shutdown shutdown;
+		struct hv_req_device device;
 		uint8_t raw[32];
 	} u;
 };

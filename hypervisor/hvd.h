@@ -12,6 +12,7 @@
  *   hvd_hcall.c    the hypercall channel: receive, dispatch, reply, notify
  *   hvd_evtchn.c   event channels
  *   hvd_grant.c    grant tables and pages
+ *   hvd_device.c   backends' device connections (resources in use)
  *   hvd_policy.c   the hooks layer: subjects, updates, relabel, audit
  *   hvd_ctl.c      the control socket (dom0)
  *   hvd_reslabel.c the resource-label store
@@ -97,6 +98,27 @@ struct hvd_map {
 };
 
 /* ------------------------------------------------------------------ */
+/* Device connections                                                  */
+
+/* HV_OP_DEVICE_CONNECT: the backend that owns this entry (in its `devs`)
+ * connected resource `name` of class `cls` to `frontend`.  Kept until the
+ * backend disconnects it or either domain dies; while kept, (frontend,
+ * row) is a resource in use for updates and relabels. */
+struct hvd_dev {
+	bool used;
+	bool labelled;          /* the store had a label for `name` at connect
+				 * (or got one since, RES_LABEL_SET) */
+	uint32_t frontend;
+	uint32_t cls;           /* enum hv_dev_class */
+	acm_row_t row;          /* the label's row in the current policy;
+				 * ACM_ROW_NONE when unlabelled, or labelled
+				 * with a name the policy lacks (only let
+				 * through in permissive mode) */
+	char label[HV_NAME_LEN]; /* the label's name ("" unlabelled) */
+	char name[HV_DEV_NAME_LEN];
+};
+
+/* ------------------------------------------------------------------ */
 /* Domains                                                             */
 
 #define HVD_RES_MAX HV_CTL_DISKS_MAX
@@ -147,6 +169,11 @@ struct hvd_domain {
 		uint8_t uuid[HV_UUID_LEN];
 		char backend[HV_NAME_LEN];
 	} vtpms[HV_CTL_VTPMS_MAX];
+
+	uint32_t n_devs;          /* used entries of devs (as backend) */
+	uint32_t n_devs_front;    /* entries in other domains' devs that
+				   * name this domain as frontend */
+	struct hvd_dev *devs;     /* owns; HV_DEV_PER_DOM */
 };
 
 #define HVD_DEAD_KEEP 256u /* dead records kept before the oldest goes */
@@ -315,6 +342,23 @@ void hvd_gnt_release_all(struct hvd *d, struct hvd_domain *dom);
 uint32_t hvd_gnt_revoke_pair(struct hvd *d, struct hvd_domain *granter,
 			     uint32_t grantee);
 
+/* hvd_device.c */
+int hvd_dev_connect(struct hvd *d, struct hvd_domain *dom,
+		    const struct hv_req_device *req);
+int hvd_dev_disconnect(struct hvd *d, struct hvd_domain *dom,
+		       const struct hv_req_device *req);
+/* Drops every connection the dying domain made or was given. */
+void hvd_dev_release_all(struct hvd *d, struct hvd_domain *dom);
+/* RES_LABEL_SET (label) or RES_LABEL_RM (label NULL) of `res`: -EBUSY,
+ * with every user it would cut off in `why`, when the resource is in use
+ * (a disk of a running domain, a device connection) by a domain that
+ * could not use it with the new label; a resource in use cannot lose its
+ * label.  0 when nothing is in the way. */
+int hvd_res_relabel_check(struct hvd *d, const char *res, const char *label,
+			  char *why, size_t why_len);
+/* After the store took the new label: resources in use carry its row. */
+void hvd_res_relabelled(struct hvd *d, const char *res, const char *label);
+
 /* hvd_policy.c */
 int hvd_policy_boot(struct hvd *d, const char *policy_path, bool permissive);
 void hvd_policy_fini(struct hvd *d);
@@ -324,6 +368,19 @@ struct hooks_subject hvd_subject(const struct hvd_domain *dom);
 int hvd_check_share(struct hvd *d, enum hooks_id id,
 		    const struct hvd_domain *subj,
 		    const struct hvd_domain *peer);
+/* resource_use for a resource that is a policy object only when labelled
+ * (vifs and vTPMs at create, every device connection): with a label in
+ * the resource-label store it is checked (0 or -EACCES, audited); without
+ * one it is not, and 0.  *label is the stored label (NULL: none), *row its
+ * row (ACM_ROW_NONE when none, or a name the policy lacks - denied). */
+int hvd_check_labelled_res(struct hvd *d, const struct hooks_subject *subj,
+			   enum hooks_res_class cls, const char *name,
+			   const char **label, acm_row_t *row);
+/* Whether `dom` may use a resource labelled `row`: the hook asked as a
+ * question (nothing recorded or counted) and in enforcing mode, as the
+ * blockers of an update or relabel are found whatever the mode. */
+bool hvd_res_allowed(struct hvd *d, const struct hvd_domain *dom,
+		     enum hooks_res_class cls, const char *name, acm_row_t row);
 int hvd_policy_update(struct hvd *d, const uint8_t *blob, size_t len,
 		      uint32_t flags, struct hv_ctl_update_rep *rep,
 		      struct hv_ctl_blocker *blk, char *why, size_t why_len);

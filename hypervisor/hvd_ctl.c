@@ -410,16 +410,27 @@ static int op_reslabel(struct hvd *d, uint32_t op, const uint8_t *b, size_t bl,
 				   HV_NAME_LEN - 1) ||
 		    hv_cur_left(&cur))
 			return -EINVAL;
+		/* Privileges only narrow: a resource in use keeps a label
+		 * its users may use (hvd_device.c). */
+		rc = hvd_res_relabel_check(d, res, label, why, WHY_LEN);
+		if (rc)
+			return rc;
 		rc = hvd_reslabel_set(d, res, label);
-		if (!rc)
+		if (!rc) {
+			hvd_res_relabelled(d, res, label);
 			snprintf(why, WHY_LEN, "resource %.400s labelled %.60s",
 				 res, label);
+		}
 		return rc;
 	}
 	if (hv_cur_left(&cur))
 		return -EINVAL;
-	if (op == HV_CTL_RES_LABEL_RM)
-		return hvd_reslabel_rm(d, res);
+	if (op == HV_CTL_RES_LABEL_RM) {
+		if (!hvd_reslabel_get(d, res))
+			return -ENOENT;
+		rc = hvd_res_relabel_check(d, res, NULL, why, WHY_LEN);
+		return rc ? rc : hvd_reslabel_rm(d, res);
+	}
 	/* GET */
 	const char *l = hvd_reslabel_get(d, res);
 	struct hv_wbuf w;
@@ -599,6 +610,53 @@ static int op_evtchn_list(struct hvd *d, const uint8_t *b, size_t bl,
 	}
 	if (domid != HV_DOMID_INVALID && !hvd_domain_get(d, domid))
 		return -ESRCH;
+	memcpy(body_buf, &rep, sizeof(rep));
+	*out_len = (size_t)(p - body_buf);
+	return 0;
+}
+
+static int op_device_list(struct hvd *d, const uint8_t *b, size_t bl,
+			  size_t *out_len)
+{
+	struct hv_ctl_device_rep rep = {0, 0};
+	const size_t room = (HV_CTL_MSG_MAX - 1024 - sizeof(rep)) /
+			    sizeof(struct hv_ctl_device_entry);
+	uint8_t *p = body_buf + sizeof(rep);
+	uint32_t f;
+
+	if (get_domid(b, bl, &f))
+		return -EINVAL;
+	if (f != HV_DOMID_INVALID && !hvd_domain_get(d, f))
+		return -ESRCH;
+	for (uint32_t i = 0; i <= HV_DOMID_MAX; i++) {
+		const struct hvd_domain *dom = d->doms[i];
+
+		for (uint32_t k = 0; dom && dom->n_devs && k < HV_DEV_PER_DOM;
+		     k++) {
+			const struct hvd_dev *dv = &dom->devs[k];
+			struct hv_ctl_device_entry e;
+			const char *ln;
+
+			if (!dv->used || (f != HV_DOMID_INVALID && f != i &&
+					  f != dv->frontend))
+				continue;
+			if (rep.total++ >= room)
+				continue;
+			memset(&e, 0, sizeof(e));
+			e.backend = i;
+			e.frontend = dv->frontend;
+			e.cls = dv->cls;
+			e.flags = dv->labelled ? HV_CTL_DEV_F_LABELLED : 0;
+			ln = hvd_label_name(d, dv->row);
+			snprintf(e.label, sizeof(e.label), "%s",
+				 ln ? ln : dv->label);
+			memcpy(e.resource, dv->name, sizeof(e.resource));
+			e.resource[sizeof(e.resource) - 1] = '\0';
+			memcpy(p, &e, sizeof(e));
+			p += sizeof(e);
+			rep.count++;
+		}
+	}
 	memcpy(body_buf, &rep, sizeof(rep));
 	*out_len = (size_t)(p - body_buf);
 	return 0;
@@ -930,6 +988,9 @@ static void handle(struct hvd *d, struct hvd_ctl_conn *c, const uint8_t *msg,
 		break;
 	case HV_CTL_GNT_LIST:
 		rc = op_gnt_list(d, b, bl, &out_len);
+		break;
+	case HV_CTL_DEVICE_LIST:
+		rc = op_device_list(d, b, bl, &out_len);
 		break;
 	case HV_CTL_SET_MODE:
 		rc = op_mode(d, b, bl, &out_len, why);

@@ -40,10 +40,12 @@ static struct hvd_domain *domain_alloc(uint32_t domid)
 	dom->ports = calloc(HV_EVTCHN_PORTS, sizeof(*dom->ports));
 	dom->grants = calloc(HV_GNT_PER_DOM, sizeof(*dom->grants));
 	dom->maps = calloc(HV_MAPS_PER_DOM, sizeof(*dom->maps));
-	if (!dom->ports || !dom->grants || !dom->maps) {
+	dom->devs = calloc(HV_DEV_PER_DOM, sizeof(*dom->devs));
+	if (!dom->ports || !dom->grants || !dom->maps || !dom->devs) {
 		free(dom->ports);
 		free(dom->grants);
 		free(dom->maps);
+		free(dom->devs);
 		free(dom);
 		return NULL;
 	}
@@ -57,6 +59,7 @@ static void domain_free(struct hvd_domain *dom)
 	free(dom->ports);
 	free(dom->grants);
 	free(dom->maps);
+	free(dom->devs);
 	free(dom);
 }
 
@@ -251,21 +254,20 @@ static void vtpm_resource(const uint8_t *u, char *out, size_t len)
 /* A vif or vTPM resource: checked with resource_use when it has a label,
  * as xend checked every labelled resource.  One without a label is no
  * object of the policy (an unlabelled bridge) and is not checked.  The
- * guest reaches these through backends the daemon does not mediate, so
- * this check at create is where the policy is enforced for them. */
+ * same rule (hvd_check_labelled_res) decides a backend's device connect
+ * (hvd_device.c), where a backend that says so is checked again. */
 static int labelled_res_check(struct hvd *d, const struct hooks_subject *subj,
 			      enum hooks_res_class cls, const char *name,
 			      const char *lname, struct hv_ctl_check *checks,
 			      uint32_t *n_checks, char *why, size_t why_len)
 {
-	const char *rl = hvd_reslabel_get(d, name);
-	struct hooks_resource res = {.cls = cls, .name = name};
+	const char *rl;
+	acm_row_t row;
 	int rc;
 
+	rc = hvd_check_labelled_res(d, subj, cls, name, &rl, &row);
 	if (!rl)
 		return 0;
-	res.label = hooks_label_find(d->hooks, ACM_LABEL_RESOURCE, rl);
-	rc = hooks_resource_use(d->hooks, subj, &res);
 	add_check(checks, n_checks, HOOKS_ID_resource_use, rc, rl,
 		  rc ? "may not use resource" : "may use resource", name);
 	if (rc)
@@ -680,6 +682,7 @@ void hvd_domain_died(struct hvd *d, struct hvd_domain *dom, uint32_t state,
 	dom->shutdown_reason = reason;
 	hvd_evtchn_release_all(d, dom, HV_CLOSE_DIED);
 	hvd_gnt_release_all(d, dom);
+	hvd_dev_release_all(d, dom);
 	hvd_xs_release(d, dom);
 	if (dom->accounted) {
 		struct hooks_subject s = hvd_subject(dom);

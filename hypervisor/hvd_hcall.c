@@ -145,6 +145,12 @@ static int dispatch(struct hvd *d, struct hvd_domain *dom,
 		 * by the reason, not by how the process ends. */
 		dom->shutdown_req = req->u.shutdown.reason + 1;
 		break;
+	case HV_OP_DEVICE_CONNECT:
+		rc = hvd_dev_connect(d, dom, &req->u.device);
+		break;
+	case HV_OP_DEVICE_DISCONNECT:
+		rc = hvd_dev_disconnect(d, dom, &req->u.device);
+		break;
 	default:
 		rc = -ENOSYS;
 		break;

@@ -183,6 +183,41 @@ int hvd_check_share(struct hvd *d, enum hooks_id id,
 	return rc;
 }
 
+int hvd_check_labelled_res(struct hvd *d, const struct hooks_subject *subj,
+			   enum hooks_res_class cls, const char *name,
+			   const char **label, acm_row_t *row)
+{
+	const char *rl = hvd_reslabel_get(d, name);
+	struct hooks_resource res = {
+		.cls = cls, .name = name, .label = ACM_ROW_NONE};
+
+	*label = rl;
+	*row = ACM_ROW_NONE;
+	if (!rl)
+		return 0; /* no object of the policy (an unlabelled bridge) */
+	res.label = hooks_label_find(d->hooks, ACM_LABEL_RESOURCE, rl);
+	*row = res.label;
+	return hooks_resource_use(d->hooks, subj, &res);
+}
+
+bool hvd_res_allowed(struct hvd *d, const struct hvd_domain *dom,
+		     enum hooks_res_class cls, const char *name, acm_row_t row)
+{
+	struct hooks_subject s = hvd_subject(dom);
+	struct hooks_resource res = {.cls = cls, .name = name, .label = row};
+	enum hooks_mode mode = hooks_get_mode(d->hooks);
+	int rc;
+
+	/* Permissive mode would answer yes to everything; a validation asks
+	 * what the policy says.  Nothing else runs in between (one thread). */
+	hooks_set_mode(d->hooks, HOOKS_ENFORCING);
+	hooks_set_dry_run(d->hooks, true);
+	rc = hooks_resource_use(d->hooks, &s, &res);
+	hooks_set_dry_run(d->hooks, false);
+	hooks_set_mode(d->hooks, mode);
+	return rc == 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* The host state for updates and relabels                             */
 
@@ -192,6 +227,12 @@ struct host_snap {
 	struct acm_resource_ref *res;
 	size_t n_doms, n_shares, n_res;
 	size_t cap_shares;
+	/* Beside res[k]: the resource's name (pointing into the domain
+	 * table, valid while the snapshot is) and the backend that
+	 * connected it (HV_DOMID_INVALID: a disk of the create).  Only for
+	 * the blockers' text. */
+	const char **res_name;
+	uint32_t *res_backend;
 };
 
 static int add_share(struct host_snap *h, uint32_t a, uint32_t b,
@@ -212,13 +253,20 @@ static int add_share(struct host_snap *h, uint32_t a, uint32_t b,
 }
 
 /* Running domains, every bound channel once, every live (not orphaned)
- * mapping, every resource in use. */
+ * mapping, every resource in use: the disks of the create, and every
+ * labelled device connection (as its frontend's; an unlabelled resource
+ * is no object of the policy, and a label the policy lacks was never
+ * permitted, so neither can be validated against a policy). */
 static int snapshot(struct hvd *d, struct host_snap *h)
 {
+	size_t cap = (size_t)(d->n_live + 1) * (HVD_RES_MAX + HV_DEV_PER_DOM);
+
 	memset(h, 0, sizeof(*h));
 	h->doms = calloc(d->n_live + 1, sizeof(*h->doms));
-	h->res = calloc((size_t)(d->n_live + 1) * HVD_RES_MAX, sizeof(*h->res));
-	if (!h->doms || !h->res)
+	h->res = calloc(cap, sizeof(*h->res));
+	h->res_name = calloc(cap, sizeof(*h->res_name));
+	h->res_backend = calloc(cap, sizeof(*h->res_backend));
+	if (!h->doms || !h->res || !h->res_name || !h->res_backend)
 		return -ENOMEM;
 	for (uint32_t i = 0; i <= HV_DOMID_MAX; i++) {
 		struct hvd_domain *dom = d->doms[i];
@@ -227,10 +275,24 @@ static int snapshot(struct hvd *d, struct host_snap *h)
 			continue;
 		h->doms[h->n_doms++] = (struct acm_domain_ref){
 			.domid = dom->domid, .label = dom->row};
-		for (uint32_t r = 0; r < dom->n_res; r++)
+		for (uint32_t r = 0; r < dom->n_res; r++) {
+			h->res_name[h->n_res] = dom->res[r].name;
+			h->res_backend[h->n_res] = HV_DOMID_INVALID;
 			h->res[h->n_res++] = (struct acm_resource_ref){
 				.domid = dom->domid,
 				.resource = dom->res[r].row};
+		}
+		for (uint32_t k = 0; dom->n_devs && k < HV_DEV_PER_DOM; k++) {
+			const struct hvd_dev *dv = &dom->devs[k];
+
+			if (!dv->used || !dv->labelled ||
+			    dv->row == ACM_ROW_NONE)
+				continue;
+			h->res_name[h->n_res] = dv->name;
+			h->res_backend[h->n_res] = dom->domid;
+			h->res[h->n_res++] = (struct acm_resource_ref){
+				.domid = dv->frontend, .resource = dv->row};
+		}
 		for (uint32_t p = 1; p < HV_EVTCHN_PORTS; p++) {
 			const struct hvd_port *pt = &dom->ports[p];
 
@@ -260,9 +322,44 @@ static void snapshot_free(struct host_snap *h)
 	free(h->doms);
 	free(h->shares);
 	free(h->res);
+	free(h->res_name);
+	free(h->res_backend);
+}
+
+/* The engine names a resource blocker by (domain, resource label row);
+ * the operator needs the resource.  The engine reports the resources in
+ * use in the order it was given them, and its verdict depends on nothing
+ * but that pair, so the n-th blocker of a pair is the n-th resource of
+ * the pair in the snapshot. */
+static void name_resource(const struct hooks_report *r, size_t i,
+			  const struct host_snap *h, char *text, size_t len)
+{
+	const struct acm_blocker *b = &r->blockers[i].b;
+	size_t nth = 0, l;
+
+	if (b->kind != ACM_B_RESOURCE && b->kind != ACM_B_RESOURCE_IN_USE)
+		return;
+	for (size_t j = 0; j < i; j++)
+		if (r->blockers[j].b.kind == b->kind &&
+		    r->blockers[j].b.domid == b->domid &&
+		    r->blockers[j].b.old_label == b->old_label)
+			nth++;
+	for (size_t k = 0; k < h->n_res; k++) {
+		if (h->res[k].domid != b->domid ||
+		    h->res[k].resource != b->old_label || nth--)
+			continue;
+		l = strnlen(text, len);
+		if (h->res_backend[k] == HV_DOMID_INVALID)
+			snprintf(text + l, len - l, ": %s", h->res_name[k]);
+		else
+			snprintf(text + l, len - l, ": %s via backend %u",
+				 h->res_name[k], h->res_backend[k]);
+		return;
+	}
 }
 
 static void copy_blockers(const struct hooks_report *r,
+			  const struct host_snap *h,
 			  struct hv_ctl_update_rep *rep,
 			  struct hv_ctl_blocker *blk)
 {
@@ -287,6 +384,7 @@ static void copy_blockers(const struct hooks_report *r,
 						       : UINT32_MAX;
 		snprintf(blk[i].text, sizeof(blk[i].text), "%s",
 			 r->blockers[i].text);
+		name_resource(r, i, h, blk[i].text, sizeof(blk[i].text));
 	}
 }
 
@@ -382,7 +480,7 @@ int hvd_policy_update(struct hvd *d, const uint8_t *blob, size_t len,
 		d->hooks, copy, len, &host,
 		(flags & HV_CTL_POLICY_F_DRY_RUN) ? HOOKS_DRY_RUN : 0, &r);
 	snprintf(why, why_len, "%s", r.message);
-	copy_blockers(&r, rep, blk);
+	copy_blockers(&r, &h, rep, blk);
 	rep->generation = hooks_generation(d->hooks);
 	if (rc || (flags & HV_CTL_POLICY_F_DRY_RUN))
 		goto out;
@@ -403,6 +501,20 @@ int hvd_policy_update(struct hvd *d, const uint8_t *blob, size_t len,
 			dom->row = remap(&r, dom->row);
 			for (uint32_t k = 0; k < dom->n_res; k++)
 				dom->res[k].row = remap(&r, dom->res[k].row);
+			for (uint32_t k = 0; dom->n_devs && k < HV_DEV_PER_DOM;
+			     k++) {
+				struct hvd_dev *dv = &dom->devs[k];
+				const char *rn;
+
+				if (!dv->used || dv->row == ACM_ROW_NONE)
+					continue;
+				dv->row = remap(&r, dv->row);
+				/* from= may have renamed the label. */
+				rn = hvd_label_name(d, dv->row);
+				if (rn)
+					snprintf(dv->label, sizeof(dv->label),
+						 "%s", rn);
+			}
 		}
 		/* A label renamed by from= keeps its row; its name may have
 		 * changed. */
@@ -490,7 +602,7 @@ int hvd_policy_relabel(struct hvd *d, uint32_t domid, const char *label,
 		d->hooks, &host, domid, row,
 		(flags & HV_CTL_POLICY_F_DRY_RUN) ? HOOKS_DRY_RUN : 0, &r);
 	snprintf(why, why_len, "%s", r.message);
-	copy_blockers(&r, rep, blk);
+	copy_blockers(&r, &h, rep, blk);
 	rep->generation = hooks_generation(d->hooks);
 	if (rc || (flags & HV_CTL_POLICY_F_DRY_RUN))
 		goto out;

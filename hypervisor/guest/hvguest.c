@@ -610,6 +610,37 @@ int hvg_take_transfer(struct hvg *g, uint32_t *from, struct hvg_page *pg,
 	}
 }
 
+static int device_call(struct hvg *g, uint32_t op, uint32_t frontend,
+		       uint32_t cls, const char *resource)
+{
+	struct hv_req_device req;
+	size_t n;
+
+	if (!resource)
+		return -EINVAL;
+	n = strlen(resource);
+	if (n == 0 || n >= sizeof(req.resource))
+		return -EINVAL;
+	/* The daemon refuses bytes after the NUL: pad with zeros. */
+	memset(&req, 0, sizeof(req));
+	req.frontend = frontend;
+	req.cls = cls;
+	memcpy(req.resource, resource, n);
+	return hvg_call(g, op, &req, sizeof(req), NULL, 0, NULL, 0, NULL, NULL);
+}
+
+int hvg_device_connect(struct hvg *g, uint32_t frontend, uint32_t cls,
+		       const char *resource)
+{
+	return device_call(g, HV_OP_DEVICE_CONNECT, frontend, cls, resource);
+}
+
+int hvg_device_disconnect(struct hvg *g, uint32_t frontend, uint32_t cls,
+			  const char *resource)
+{
+	return device_call(g, HV_OP_DEVICE_DISCONNECT, frontend, cls, resource);
+}
+
 int hvg_shutdown(struct hvg *g, uint32_t reason)
 {
 	struct hv_req_shutdown req = {reason};

@@ -105,6 +105,20 @@ int hvg_transfer(struct hvg *g, uint32_t domid, const struct hvg_page *pg);
 int hvg_take_transfer(struct hvg *g, uint32_t *from, struct hvg_page *pg,
 		      int timeout_ms);
 
+/* ---- Devices (a backend's side): tells the hypervisor that this domain
+ * connects `resource` (canonical, as hv_proto.h says; class enum
+ * hv_dev_class) to domain `frontend`.  resource_use decides when the
+ * resource has a label (-EACCES, audited); the connection then counts as
+ * a resource in use until disconnected or either domain dies.  -EINVAL
+ * (a name that does not fit or is not canonical, the frontend is this
+ * domain), -ESRCH (no live frontend), -EEXIST (already connected),
+ * -ENOSPC (HV_DEV_PER_DOM reached on either side), -ENOENT (disconnect
+ * of what this domain did not connect). */
+int hvg_device_connect(struct hvg *g, uint32_t frontend, uint32_t cls,
+		       const char *resource);
+int hvg_device_disconnect(struct hvg *g, uint32_t frontend, uint32_t cls,
+			  const char *resource);
+
 /* ---- Life cycle and console */
 /* SCHEDOP_shutdown: the daemon stops the domain after answering. */
 int hvg_shutdown(struct hvg *g, uint32_t reason);

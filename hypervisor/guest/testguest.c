@@ -34,6 +34,12 @@
  *   watch:PATH[:MS]     wait until PATH exists (a XenStore watch)
  *   rm:PATH             XenStore remove
  *   txn:PATH=VAL        write inside a XenStore transaction, commit
+ *   connect:DOM:CLASS:RESOURCE     as a backend, connect RESOURCE (class
+ *                       disk, vif or vtpm; canonical, e.g. file:/img,
+ *                       vlan:20, vtpm:UUID) to frontend DOM
+ *   disconnect:DOM:CLASS:RESOURCE  disconnect it again
+ *   connect-vlans:DOM:FIRST:COUNT  connect vifs vlan:FIRST.. to DOM, COUNT
+ *                       of them, until the first error (for the bounds)
  *   garbage[:N]         send N malformed hypercalls (default 1)
  *   sleep:MS            sleep
  *   spin:MS             use MS of CPU time (for the CPU-time column)
@@ -437,6 +443,60 @@ static void act_xs(struct tg *t, const char *act)
 	}
 }
 
+/* connect:DOM:CLASS:RESOURCE and disconnect:...: the resource is the
+ * rest after the class, colons and all (vtpm:UUID, file:/img). */
+static void act_device(struct tg *t, const char *act)
+{
+	static const char *const classes[] = {"disk", "vif", "vtpm"};
+	bool conn = !strncmp(act, "connect:", 8);
+	const char *a = arg_of(act), *c, *res;
+	uint32_t dom, cls = 0;
+	int rc;
+
+	if (!parse_u32(a, &dom) || !(c = strchr(a, ':')))
+		return fail(act, -EINVAL, "(DOM:CLASS:RESOURCE)");
+	c++;
+	res = strchr(c, ':');
+	if (!res)
+		return fail(act, -EINVAL, "(DOM:CLASS:RESOURCE)");
+	for (uint32_t i = 0; i < 3; i++)
+		if ((size_t)(res - c) == strlen(classes[i]) &&
+		    !strncmp(c, classes[i], strlen(classes[i])))
+			cls = HV_DEV_DISK + i;
+	if (!cls)
+		return fail(act, -EINVAL, "(class: disk, vif or vtpm)");
+	res++;
+	rc = conn ? hvg_device_connect(t->g, dom, cls, res)
+		  : hvg_device_disconnect(t->g, dom, cls, res);
+	if (rc)
+		return fail(act, rc, NULL);
+	ok(act, "%s %s %s domain %u", classes[cls - HV_DEV_DISK], res,
+	   conn ? "to" : "from", dom);
+}
+
+static void act_vlans(struct tg *t, const char *act)
+{
+	const char *a = arg_of(act), *c;
+	uint32_t dom, first, count, i;
+	char res[32];
+	int rc = 0;
+
+	if (!parse_u32(a, &dom) || !(c = strchr(a, ':')) ||
+	    !parse_u32(c + 1, &first) || !(c = strchr(c + 1, ':')) ||
+	    !parse_u32(c + 1, &count) || first == 0 || count > 4096 ||
+	    first + count > 4096)
+		return fail(act, -EINVAL, "(DOM:FIRST:COUNT)");
+	for (i = 0; i < count && !rc; i++) {
+		snprintf(res, sizeof(res), "vlan:%u", first + i);
+		rc = hvg_device_connect(t->g, dom, HV_DEV_VIF, res);
+	}
+	if (rc) {
+		snprintf(res, sizeof(res), "(after %u)", i - 1);
+		return fail(act, rc, res);
+	}
+	ok(act, "%u connected", count);
+}
+
 static int run(struct tg *t, const char *act)
 {
 	uint32_t n;
@@ -460,6 +520,11 @@ static int run(struct tg *t, const char *act)
 		   !strncmp(act, "watch:", 6) || !strncmp(act, "rm:", 3) ||
 		   !strncmp(act, "txn:", 4)) {
 		act_xs(t, act);
+	} else if (!strncmp(act, "connect:", 8) ||
+		   !strncmp(act, "disconnect:", 11)) {
+		act_device(t, act);
+	} else if (!strncmp(act, "connect-vlans:", 14)) {
+		act_vlans(t, act);
 	} else if (!strncmp(act, "garbage", 7)) {
 		const char *a = arg_of(act);
 		uint32_t k = 1;
@@ -545,6 +610,10 @@ static void usage(void)
 	      "  copy:DOM  transfer:DOM  take[:MS]\n"
 	      "  write:PATH=VAL  read:PATH  watch:PATH[:MS]  rm:PATH  "
 	      "txn:PATH=VAL\n"
+	      "  connect:DOM:CLASS:RESOURCE  disconnect:DOM:CLASS:RESOURCE\n"
+	      "  connect-vlans:DOM:FIRST:COUNT\n"
+	      "    (CLASS disk|vif|vtpm; RESOURCE canonical: file:/img, "
+	      "vlan:20, vtpm:UUID)\n"
 	      "  garbage[:N]  sleep:MS  spin:MS  hold  shutdown[:REASON]  "
 	      "exit:CODE  "
 	      "crash\n"

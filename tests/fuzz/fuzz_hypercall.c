@@ -5,6 +5,9 @@
  * hvsecd), replies and notices (what libhvguest reads), and the control
  * protocol's header and domain-create body.
  *
+ * Device requests (DEVICE_CONNECT/_DISCONNECT) carry a resource name in
+ * a fixed field; whatever is accepted must be terminated inside it.
+ *
  * Input: byte 0 picks the parser, byte 1 the number of fds that "came
  * with" the datagram, the rest is the datagram.  Whatever a parser
  * accepts must re-encode to the same bytes (no field is read loosely),
@@ -32,6 +35,15 @@ static void request(const uint8_t *d, size_t n, unsigned nfds)
 	if (len != n || memcmp(again, d, n))
 		abort(); /* accepted bytes that do not round-trip */
 	if (nfds != hv_op_desc(req.h.op)->req_fds)
+		abort();
+	/* A device name the parser accepts is a C string of its field,
+	 * nothing after it, and no DOMID_SELF or reserved id. */
+	if ((req.h.op == HV_OP_DEVICE_CONNECT ||
+	     req.h.op == HV_OP_DEVICE_DISCONNECT) &&
+	    (strnlen(req.u.device.resource, HV_DEV_NAME_LEN) == 0 ||
+	     strnlen(req.u.device.resource, HV_DEV_NAME_LEN) ==
+		     HV_DEV_NAME_LEN ||
+	     req.u.device.frontend > HV_DOMID_MAX))
 		abort();
 }
 

@@ -10,6 +10,7 @@
  *   hvctl DIR relabel DOMID LABEL [--dry-run] [--revoke]
  *   hvctl DIR res-set RES LABEL | res-rm RES | res-get RES | res-list
  *   hvctl DIR audit [FROM] | console DOMID | evtchn [DOMID] | gnt [DOMID]
+ *   hvctl DIR devices [DOMID]   backends' device connections
  *   hvctl DIR audit-follow N [MS]            print N new records as they come
  *   hvctl DIR mode [+permissive|-permissive|+mediate|-mediate]
  *   hvctl DIR wait-console DOMID TEXT [MS]   until the console has TEXT
@@ -526,6 +527,30 @@ int main(int argc, char **argv)
 						       : "");
 			}
 		}
+		return 0;
+	} else if (!strcmp(cmd, "devices")) {
+		static const char *const cls[] = {"?", "disk", "vif", "vtpm"};
+		struct hv_ctl_domid r = {argc > 1 ? num(argv[1])
+						  : HV_DOMID_INVALID};
+		struct hv_ctl_device_rep dr;
+
+		rc = call(HV_CTL_DEVICE_LIST, &r, sizeof(r), NULL, 0);
+		if (rc)
+			return 1;
+		memcpy(&dr, resp.body, sizeof(dr));
+		for (uint32_t k = 0; k < dr.count; k++) {
+			struct hv_ctl_device_entry e;
+
+			memcpy(&e, resp.body + sizeof(dr) + k * sizeof(e),
+			       sizeof(e));
+			e.label[sizeof(e.label) - 1] = '\0';
+			e.resource[sizeof(e.resource) - 1] = '\0';
+			printf("dev %u -> %u %s %s label %s\n", e.backend,
+			       e.frontend, cls[e.cls < 4 ? e.cls : 0],
+			       e.resource,
+			       e.flags & HV_CTL_DEV_F_LABELLED ? e.label : "-");
+		}
+		printf("devices %u of %u\n", dr.count, dr.total);
 		return 0;
 	} else if (!strcmp(cmd, "mode")) {
 		struct hv_ctl_mode m = {0, 0};

@@ -46,6 +46,62 @@ static const struct hv_req_shutdown sd_ok = {HV_SHUTDOWN_CRASH}, sd_bad = {4};
 static const struct hv_req_gnt_transfer tr_flags = {2, 1};
 static const uint8_t big[HV_HC_MSG_MAX];
 
+/* Device connect/disconnect bodies: frontend, class, flags, reserved,
+ * the resource name (canonical for its class, NUL-padded). */
+#define DEV(f, c, n)                                                           \
+	{                                                                      \
+		.frontend = (f), .cls = (c), .resource = n                     \
+	}
+static const struct hv_req_device
+	dv_disk = DEV(2, HV_DEV_DISK, "file:/img/web.img"),
+	dv_phy = DEV(2, HV_DEV_DISK, "phy:/dev/vg/acme"),
+	dv_vlan = DEV(2, HV_DEV_VIF, "vlan:20"),
+	dv_vlan_max = DEV(2, HV_DEV_VIF, "vlan:4095"),
+	dv_bridge = DEV(2, HV_DEV_VIF, "bridge:xenbr0"),
+	dv_vtpm = DEV(2, HV_DEV_VTPM,
+		      "vtpm:0d6f3c1e-5a7b-4c2d-9e8f-112233445566"),
+	dv_dom0 = DEV(0, HV_DEV_DISK, "file:/img"),
+	dv_self = DEV(HV_DOMID_SELF, HV_DEV_DISK, "file:/img"),
+	dv_dommax = DEV(HV_DOMID_MAX + 1, HV_DEV_DISK, "file:/img"),
+	dv_cls0 = DEV(2, 0, "file:/img"), dv_cls4 = DEV(2, 4, "file:/img"),
+	dv_flags = {.frontend = 2,
+		    .cls = HV_DEV_DISK,
+		    .flags = 1,
+		    .resource = "file:/img"},
+	dv_resv = {.frontend = 2,
+		   .cls = HV_DEV_DISK,
+		   .reserved = 1,
+		   .resource = "file:/img"},
+	dv_empty = DEV(2, HV_DEV_DISK, ""),
+	dv_ctrl = DEV(2, HV_DEV_DISK, "file:/im\ng"),
+	dv_del = DEV(2, HV_DEV_DISK, "file:/im\x7fg"),
+	dv_rel = DEV(2, HV_DEV_DISK, "file:img"),
+	dv_root = DEV(2, HV_DEV_DISK, "file:/"),
+	dv_dslash = DEV(2, HV_DEV_DISK, "file:/img//a"),
+	dv_dot = DEV(2, HV_DEV_DISK, "file:/img/./a"),
+	dv_dotdot = DEV(2, HV_DEV_DISK, "file:/img/../a"),
+	dv_trail = DEV(2, HV_DEV_DISK, "phy:/dev/sda/"),
+	dv_tap = DEV(2, HV_DEV_DISK, "tap:aio:/img"),
+	dv_nokind = DEV(2, HV_DEV_DISK, "/img"),
+	dv_vlan0 = DEV(2, HV_DEV_VIF, "vlan:0"),
+	dv_vlan_lead = DEV(2, HV_DEV_VIF, "vlan:020"),
+	dv_vlan_big = DEV(2, HV_DEV_VIF, "vlan:4096"),
+	dv_vlan_x = DEV(2, HV_DEV_VIF, "vlan:2x"),
+	dv_bridge_long = DEV(2, HV_DEV_VIF, "bridge:abcdefghijklmnop"),
+	dv_bridge_bad = DEV(2, HV_DEV_VIF, "bridge:br/0"),
+	dv_vtpm_upper = DEV(2, HV_DEV_VTPM,
+			    "vtpm:0D6F3C1E-5A7B-4C2D-9E8F-112233445566"),
+	dv_vtpm_short = DEV(2, HV_DEV_VTPM, "vtpm:0d6f3c1e"),
+	dv_disk_as_vif = DEV(2, HV_DEV_VIF, "file:/img"),
+	dv_vlan_as_vtpm = DEV(2, HV_DEV_VTPM, "vlan:20"),
+	dv_bad_all = {.frontend = HV_DOMID_SELF,
+		      .cls = 9,
+		      .flags = 3,
+		      .resource = ""};
+/* The name fills its field: no NUL.  And a name with bytes after its
+ * NUL (the daemon would not see them; they must be zero). */
+static struct hv_req_device dv_unterminated, dv_tail;
+
 static const struct req_case req_cases[] = {
 	{"whoami", M, HV_OP_WHOAMI, 7, 0, NULL, 0, 0, 0, 0},
 	{"short header", M, HV_OP_WHOAMI, 1, 0, NULL, 0, 15, 0, -EINVAL},
@@ -112,10 +168,74 @@ static const struct req_case req_cases[] = {
 	{"shutdown crash", M, HV_OP_SCHED_SHUTDOWN, 1, 0, &sd_ok, 4, 0, 0, 0},
 	{"shutdown reason 4", M, HV_OP_SCHED_SHUTDOWN, 1, 0, &sd_bad, 4, 0, 0,
 	 -EINVAL},
+#define DC(name, body, want)                                                   \
+	{                                                                      \
+		name, M, HV_OP_DEVICE_CONNECT, 1, 0, &(body), sizeof(body), 0, \
+			0, want                                                \
+	}
+	DC("connect file disk", dv_disk, 0),
+	DC("connect phy disk", dv_phy, 0),
+	DC("connect vlan vif", dv_vlan, 0),
+	DC("connect vlan 4095", dv_vlan_max, 0),
+	DC("connect bridge vif", dv_bridge, 0),
+	DC("connect vtpm", dv_vtpm, 0),
+	DC("connect to dom0 (parses; the daemon decides)", dv_dom0, 0),
+	DC("connect DOMID_SELF", dv_self, -EINVAL),
+	DC("connect reserved domid", dv_dommax, -EINVAL),
+	DC("connect class 0", dv_cls0, -EINVAL),
+	DC("connect class 4", dv_cls4, -EINVAL),
+	DC("connect flags", dv_flags, -EINVAL),
+	DC("connect reserved", dv_resv, -EINVAL),
+	DC("connect empty name", dv_empty, -EINVAL),
+	DC("connect name without NUL", dv_unterminated, -EINVAL),
+	DC("connect bytes after the NUL", dv_tail, -EINVAL),
+	DC("connect control character", dv_ctrl, -EINVAL),
+	DC("connect DEL", dv_del, -EINVAL),
+	DC("connect relative path", dv_rel, -EINVAL),
+	DC("connect the root directory", dv_root, -EINVAL),
+	DC("connect //", dv_dslash, -EINVAL),
+	DC("connect /./", dv_dot, -EINVAL),
+	DC("connect /../", dv_dotdot, -EINVAL),
+	DC("connect trailing /", dv_trail, -EINVAL),
+	DC("connect tap:aio: (not canonical)", dv_tap, -EINVAL),
+	DC("connect no kind", dv_nokind, -EINVAL),
+	DC("connect vlan 0", dv_vlan0, -EINVAL),
+	DC("connect vlan leading zero", dv_vlan_lead, -EINVAL),
+	DC("connect vlan 4096", dv_vlan_big, -EINVAL),
+	DC("connect vlan not a number", dv_vlan_x, -EINVAL),
+	DC("connect bridge of 16", dv_bridge_long, -EINVAL),
+	DC("connect bridge with /", dv_bridge_bad, -EINVAL),
+	DC("connect vtpm upper case", dv_vtpm_upper, -EINVAL),
+	DC("connect vtpm short", dv_vtpm_short, -EINVAL),
+	DC("connect disk name as vif", dv_disk_as_vif, -EINVAL),
+	DC("connect vif name as vtpm", dv_vlan_as_vtpm, -EINVAL),
+	DC("connect everything wrong", dv_bad_all, -EINVAL),
+#undef DC
+	{"disconnect", M, HV_OP_DEVICE_DISCONNECT, 1, 0, &dv_vtpm,
+	 sizeof(dv_vtpm), 0, 0, 0},
+	{"disconnect not canonical", M, HV_OP_DEVICE_DISCONNECT, 1, 0,
+	 &dv_dslash, sizeof(dv_dslash), 0, 0, -EINVAL},
+	{"connect with an fd", M, HV_OP_DEVICE_CONNECT, 1, 0, &dv_disk,
+	 sizeof(dv_disk), 0, 1, -EINVAL},
+	{"connect short body", M, HV_OP_DEVICE_CONNECT, 1, 0, &dv_disk,
+	 sizeof(dv_disk) - 1, 0, 0, -EINVAL},
+	{"connect long body", M, HV_OP_DEVICE_CONNECT, 1, 0, big,
+	 sizeof(dv_disk) + 4, 0, 0, -EINVAL},
+	{"unknown op beats a bad device body", M, HV_OP__COUNT, 1, 0,
+	 &dv_bad_all, sizeof(dv_bad_all), 0, 0, -ENOSYS},
+	{"bad magic beats a bad device body", 1, HV_OP_DEVICE_CONNECT, 1, 0,
+	 &dv_bad_all, sizeof(dv_bad_all), 0, 0, -EINVAL},
 };
 
 static void test_requests(void)
 {
+	memset(&dv_unterminated, 0, sizeof(dv_unterminated));
+	dv_unterminated.frontend = 2;
+	dv_unterminated.cls = HV_DEV_DISK;
+	memcpy(dv_unterminated.resource, "file:/", 6);
+	memset(dv_unterminated.resource + 6, 'a', HV_DEV_NAME_LEN - 6);
+	dv_tail = dv_disk;
+	dv_tail.resource[HV_DEV_NAME_LEN - 1] = 'x';
 	for (size_t i = 0; i < TH_ARRAY_LEN(req_cases); i++) {
 		const struct req_case *c = &req_cases[i];
 		uint8_t buf[2 * HV_HC_MSG_MAX];
@@ -139,6 +259,36 @@ static void test_requests(void)
 			TH_CHECK(req.h.seq == c->seq && req.h.op == c->op,
 				 "request %s: header kept", c->name);
 	}
+}
+
+/* The longest name that fits is accepted; one byte more is not. */
+static void test_device_name_bound(void)
+{
+	struct hv_req_device dv;
+	struct hv_request req;
+	uint8_t buf[HV_HC_MSG_MAX];
+	size_t n;
+
+	memset(&dv, 0, sizeof(dv));
+	dv.frontend = 3;
+	dv.cls = HV_DEV_DISK;
+	memcpy(dv.resource, "file:/", 6);
+	memset(dv.resource + 6, 'a', HV_DEV_NAME_LEN - 7);
+	n = hv_request_build(buf, HV_OP_DEVICE_CONNECT, 9, &dv, sizeof(dv));
+	TH_CHECK(n == sizeof(struct hv_msg_hdr) + sizeof(dv) &&
+			 hv_request_parse(buf, n, 0, &req) == 0 &&
+			 strlen(req.u.device.resource) == HV_DEV_NAME_LEN - 1,
+		 "a name of %u bytes fits", HV_DEV_NAME_LEN - 1);
+	for (size_t l = 0; l < n; l++)
+		TH_CHECK(hv_request_parse(buf, l, 0, &req) == -EINVAL,
+			 "device request prefix of %zu refused", l);
+	TH_CHECK(hv_op_desc(HV_OP_DEVICE_CONNECT)->rep_len == 0 &&
+			 hv_op_desc(HV_OP_DEVICE_DISCONNECT)->rep_len == 0 &&
+			 !strcmp(hv_op_name(HV_OP_DEVICE_CONNECT),
+				 "DEVICE_CONNECT") &&
+			 !strcmp(hv_op_name(HV_OP_DEVICE_DISCONNECT),
+				 "DEVICE_DISCONNECT"),
+		 "device ops: names, no reply body");
 }
 
 /* Every prefix of a valid message is refused, never read past. */
@@ -207,6 +357,14 @@ static const struct rep_case rep_cases[] = {
 	{"request op in a reply", HV_OP_EVTCHN_SEND, 5, 0, 0, 0, NULL, 0,
 	 -EINVAL},
 	{"unknown notice", HV_NOTICE | 99, 0, 0, 0, 0, NULL, 0, -EINVAL},
+	{"connect reply", HV_REPLY | HV_OP_DEVICE_CONNECT, 5, 0, 0, 0, NULL, 0,
+	 0},
+	{"connect reply -EACCES", HV_REPLY | HV_OP_DEVICE_CONNECT, 5, -EACCES,
+	 0, 0, NULL, 0, 0},
+	{"connect reply with a body", HV_REPLY | HV_OP_DEVICE_CONNECT, 5, 0, 0,
+	 0, &nclosed, sizeof(nclosed), -EINVAL},
+	{"disconnect reply with an fd", HV_REPLY | HV_OP_DEVICE_DISCONNECT, 5,
+	 0, 1, 1, NULL, 0, -EINVAL},
 };
 
 static void test_replies(void)
@@ -269,6 +427,7 @@ int main(void)
 {
 	test_requests();
 	test_prefixes();
+	test_device_name_bound();
 	test_replies();
 	test_names();
 	return th_done();
