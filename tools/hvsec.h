@@ -324,6 +324,7 @@ int hvt_cmd_mode(struct hvt *t, const struct hvt_args *a);
 /* A guest's vTPMs (hvt_vtpm.c, docs/vtpm.md). */
 #define HVT_VTPMS_MAX HV_CTL_VTPMS_MAX
 #define HVT_PATH_MAX  4096
+#define HVT_VTPM_DIR_DEFAULT "/var/lib/hvsec/vtpm" /* as root */
 struct hvt_vtpm_rec {
 	unsigned devid;
 	uint32_t be_domid; /* the backend (stub) domain */

@@ -113,14 +113,42 @@ static bool xs_own(struct xs_handle *xs, xs_transaction_t tx, const char *dir,
 
 /* ------------------------------------------------------------ state dirs */
 
+/* Where instance directories live: $HVSEC_VTPM_DIR, else (root) a place
+ * that persists across daemon runs, else (one uid) beside the run dir. */
 static void state_base(struct hvt *t, char *out, size_t len)
 {
 	const char *env = getenv("HVSEC_VTPM_DIR");
 
 	if (env && env[0] == '/')
 		snprintf(out, len, "%s", env);
+	else if (geteuid() == 0)
+		snprintf(out, len, "%s", HVT_VTPM_DIR_DEFAULT);
 	else
 		snprintf(out, len, "%s/vtpm", t->run_dir);
+}
+
+/* A stub domain runs under a uid of its own: it must be able to walk to
+ * its directory.  Names the first ancestor it could not pass. */
+static int check_reachable(const char *base, char *bad, size_t bad_len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", base);
+	for (char *slash = path + strlen(path); slash > path;) {
+		*slash = '\0';
+		if (stat(path[0] ? path : "/", &st) < 0)
+			return -errno;
+		if (!(st.st_mode & S_IXOTH)) {
+			snprintf(bad, bad_len, "%s (mode %04o)",
+				 path[0] ? path : "/", st.st_mode & 07777);
+			return -EACCES;
+		}
+		slash = strrchr(path, '/');
+		if (!slash)
+			break;
+	}
+	return 0;
 }
 
 /* Gives the instance directory and its regular files to uid.  Nothing in
@@ -188,13 +216,27 @@ static void remove_dir(const char *dir)
 
 static int state_dir(struct hvt *t, const char *uuid, char *out, size_t len)
 {
-	char base[PATH_MAX - 64];
+	char base[PATH_MAX - 64], bad[PATH_MAX + 16];
+	int rc;
 
 	state_base(t, base, sizeof(base));
+	/* The parents of the default, as a package would make them. */
+	if (!getenv("HVSEC_VTPM_DIR") && geteuid() == 0)
+		mkdir("/var/lib/hvsec", 0755);
 	/* Traversable, not listable: an instance finds its own directory
 	 * (named on its command line) and no other. */
 	if (mkdir(base, 0711) < 0 && errno != EEXIST)
 		return -errno;
+	if (geteuid() == 0) {
+		rc = check_reachable(base, bad, sizeof(bad));
+		if (rc == -EACCES) {
+			hvt_err("vTPM state directory %s: the stub domain's uid "
+				"cannot reach it: %s is not searchable by others "
+				"(set HVSEC_VTPM_DIR)",
+				base, bad);
+			return -EACCES;
+		}
+	}
 	if (snprintf(out, len, "%s/%s", base, uuid) >= (int)len)
 		return -ENAMETOOLONG;
 	if (mkdir(out, 0700) < 0 && errno != EEXIST)

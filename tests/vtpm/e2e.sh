@@ -24,7 +24,8 @@ T=$TL_TMP
 G=$(mktemp -d /tmp/hvsec-vtpm-e2e.XXXXXX)
 chmod 0755 "$G"
 trap 'rm -rf "$G"; ts_cleanup' EXIT
-export HVSEC_VTPM_DIR=$T/vtpm-state
+# State directories: where the stub domains' uids can reach them.
+export HVSEC_VTPM_DIR=$G/state
 
 ts_start --policy "$T/mt.bin" || { echo "0 passed, 1 failed"; exit 1; }
 
