@@ -45,3 +45,6 @@ bench: deps-bench all $(BENCH_PROGS)
 	$(Q)for t in $(BENCH_EXTRA); do $(MAKE) --no-print-directory $$t || exit 1; done
 
 .PHONY: bench-progs
+
+# The vTPM ring benchmark (bench-vtpm) registers itself in BENCH_EXTRA.
+include bench/vtpm.mk

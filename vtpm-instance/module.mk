@@ -69,3 +69,4 @@ MODULE_TEST_BIN += $(VTPM_TEST_BIN)
 # page: tests/fuzz/fuzz_tpmif.c.
 FUZZ_SRC_tpmif := $(VTPM_SRC)
 FUZZ_LIBS_tpmif := $(TPMS_LIBS)
+-include tests/vtpm/helpers.mk

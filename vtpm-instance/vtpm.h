@@ -69,8 +69,13 @@ enum vtpm_fetch {
  * the command's own size field equal to length, nr_extra_pages == 0 since
  * no frontend implements extra pages, locality in `allowed_localities`)
  * and copies the command out.  On VTPM_FETCH_INVALID, *rc is the TPM
- * response code to answer with (TPM_RC_COMMAND_SIZE, TPM_RC_LOCALITY, ...)
- * and why says what was wrong, for the log. */
+ * response code to answer with (TPM_RC_COMMAND_SIZE, TPM_RC_LOCALITY, or
+ * their 1.2 forms for a 1.2-tagged command) and why says what was wrong,
+ * for the log.  When several things are wrong, the page's shape (extra
+ * pages, length) wins over the size field, which wins over the locality.
+ * pad is ignored (Linux zeroes it; nothing gives it a meaning).  The page
+ * is never written and must be 4-byte aligned (it is a page).  why may be
+ * NULL; it is "" on REQUEST. */
 enum vtpm_fetch vtpm_ring_fetch(volatile void *page, uint32_t allowed_localities,
 				struct vtpm_ring_req *req, uint32_t *rc,
 				char *why, size_t why_len);
@@ -94,9 +99,27 @@ uint8_t vtpm_ring_state(const volatile void *page);
 
 /* A 10-byte TPM error response into buf (cap >= 10): TPM 2.0 tag
  * TPM_ST_NO_SESSIONS (0x8001) unless req_tag is a TPM 1.2 tag
- * (0x00C1..0x00C3), which gets TPM_TAG_RSP_COMMAND (0x00C4).  Returns 10. */
+ * (0x00C1..0x00C3), which gets TPM_TAG_RSP_COMMAND (0x00C4).  Returns 10,
+ * or 0 (nothing written) when buf is NULL or cap < 10. */
 size_t vtpm_error_response(uint8_t *buf, size_t cap, uint16_t req_tag,
 			   uint32_t rc);
+/* True for the TPM 1.2 request tags 0x00C1..0x00C3. */
+bool vtpm_tag_is_tpm12(uint16_t tag);
+
+/* The response codes this module answers with itself.  A request with a
+ * TPM 1.2 tag is answered in 1.2 terms (VTPM12_*), any other in 2.0 terms
+ * (TPM 2.0 Part 2 TPM_RC; TPM 1.2 Part 2 §16 return codes). */
+#define VTPM_RC_SUCCESS		0x000u
+#define VTPM_RC_INITIALIZE	0x100u /* Startup after Startup */
+#define VTPM_RC_FAILURE		0x101u
+#define VTPM_RC_COMMAND_SIZE	0x142u
+#define VTPM_RC_LOCALITY	0x907u
+#define VTPM_RC_NV_UNAVAILABLE	0x923u
+#define VTPM12_FAIL		0x009u
+#define VTPM12_BAD_ORDINAL	0x00au
+#define VTPM12_BAD_PARAM_SIZE	0x019u
+#define VTPM12_INVALID_POSTINIT 0x026u
+#define VTPM12_BAD_LOCALITY	0x03du
 
 /* ------------------------------------------------------------- storage */
 
@@ -155,9 +178,15 @@ int vtpm_tpm_reset(char *why, size_t why_len);
 /* Orderly power-off: TPM2_Shutdown(CLEAR) is the guest's business; this
  * stores nothing further and terminates libtpms. */
 void vtpm_tpm_power_off(void);
-/* Counters for logs and tests. */
+/* Counters for logs and tests, since the last power_on (kept across
+ * reset and after power_off).  errors: commands answered with an error
+ * response made here (refused, libtpms failure, store failure), not TPM
+ * errors libtpms itself returns.  stores: state stores and deletes
+ * libtpms asked for; store_failures: those that did not become durable.
+ * manufactured: the last power_on found no state and made a new TPM. */
 struct vtpm_tpm_stats {
 	uint64_t commands, errors, stores, store_failures;
+	bool manufactured;
 };
 void vtpm_tpm_stats(struct vtpm_tpm_stats *out);
 

@@ -1,0 +1,40 @@
+# bench/vtpm.mk - `make bench-vtpm` (also run by `make bench`): vTPM
+# commands per second through the full ring path against libtpms called
+# in-process and swtpm over a persistent socket, in the same run, with the
+# two ends on one CPU and on two (bench/README.md, "vTPM").
+#
+#   $(BUILD)/bench/bin/vtpm_bench   the peers and the notification floors
+#   $(BUILD)/bench/bin/vtpm_guest   the guest that drives the ring
+#                                   (built once libvtpmfront has sources)
+#
+# Included from bench/bench.mk.  Uses TPMS_LIBS, XENSTORE_LIBS and
+# VTPMFRONT_SRC from vtpm-instance/module.mk and hypervisor/module.mk.
+
+VTPM_BENCH := $(BUILD)/bench/bin/vtpm_bench
+VTPM_GUEST := $(BUILD)/bench/bin/vtpm_guest
+VTPM_BENCH_OBJ := $(OBJ)/bench-vtpm
+VTPM_BENCH_PROGS := $(VTPM_BENCH) $(if $(VTPMFRONT_SRC),$(VTPM_GUEST))
+
+$(VTPM_BENCH_OBJ)/%.o: bench/%.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(VTPM_BENCH): $(VTPM_BENCH_OBJ)/vtpm_bench.o $(VTPM_BENCH_OBJ)/vtpm_common.o
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TPMS_LIBS)
+
+$(VTPM_GUEST): $(VTPM_BENCH_OBJ)/vtpm_guest.o $(VTPM_BENCH_OBJ)/vtpm_common.o \
+		$(LIB)/libvtpmfront.a $(LIB)/libhvguest.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS)
+
+bench-progs: $(VTPM_BENCH_PROGS)
+
+# swtpm (the peer) comes with the bench packages.
+bench-vtpm: deps-bench all $(VTPM_BENCH_PROGS)
+	$(Q)HVSEC_BUILD=$(BUILD) bash bench/vtpm.sh
+BENCH_EXTRA += bench-vtpm
+.PHONY: bench-vtpm

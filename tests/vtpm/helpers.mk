@@ -1,0 +1,29 @@
+# tests/vtpm/helpers.mk - test helpers of hvsec-vtpmd (included from
+# vtpm-instance/module.mk):
+#
+#   $(BUILD)/tests/vtpm/ringguest    a hand-written tpmif v2 frontend, a
+#                                    guest of hvsecd driven by backend.sh
+#   $(BUILD)/tests/vtpm/unit_vtpmd   unit tests of the daemon's parsers and
+#                                    rate limit (vtpmd_args.c, vtpmd_log.c)
+#
+# Neither is named test_*.c: module.mk's rule for those links libvtpm and
+# libvtpmfront, not the daemon's own objects.
+VTPM_RINGGUEST := $(BUILD)/tests/vtpm/ringguest
+VTPMD_UNIT := $(BUILD)/tests/vtpm/unit_vtpmd
+VTPMD_UNIT_OBJ := $(OBJ)/vtpm-instance/vtpmd_args.o $(OBJ)/vtpm-instance/vtpmd_log.o
+
+$(VTPM_RINGGUEST): tests/vtpm/ringguest.c $(LIB)/libhvguest.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB)/libhvguest.a \
+		$(XENSTORE_LIBS)
+
+$(VTPMD_UNIT): tests/vtpm/unit_vtpmd.c $(OBJ)/tests/harness.o $(VTPMD_UNIT_OBJ) \
+		$(LIB)/libhvguest.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/harness.o \
+		$(VTPMD_UNIT_OBJ) $(LIB)/libhvguest.a $(XENSTORE_LIBS)
+
+all: $(VTPM_RINGGUEST)
+MODULE_TEST_BIN += $(VTPMD_UNIT)

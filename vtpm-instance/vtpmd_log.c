@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vtpmd_log.c - console lines.  stdout is the domain's console, which
+ * hvsecd keeps (at most 4 MiB): a guest that sends garbage in a loop must
+ * not be able to fill it, hence the rate limit for whatever a guest can
+ * provoke.  Lines about the backend's own life are never limited.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "hypervisor/guest/hvguest.h"
+#include "vtpm-instance/vtpmd.h"
+
+uint64_t vtpmd_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void vlog(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+static void vlog(const char *fmt, va_list ap)
+{
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	hvg_console("vtpmd: %s", line);
+}
+
+void vtpmd_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+bool vtpmd_rl_allow(struct vtpmd_rl *rl, uint64_t now_ms, unsigned *dropped)
+{
+	*dropped = 0;
+	if (!rl->started ||
+	    now_ms - rl->window_start_ms >= VTPMD_RL_WINDOW_MS) {
+		*dropped = rl->suppressed;
+		rl->started = true;
+		rl->window_start_ms = now_ms;
+		rl->used = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->used < VTPMD_RL_BURST) {
+		rl->used++;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
+}
+
+void vtpmd_log_limited(struct vtpmd_rl *rl, const char *fmt, ...)
+{
+	unsigned dropped;
+	va_list ap;
+
+	if (!vtpmd_rl_allow(rl, vtpmd_now_us() / 1000u, &dropped))
+		return;
+	if (dropped)
+		vtpmd_log("(%u similar lines suppressed)", dropped);
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
