@@ -53,6 +53,19 @@ int plat_gnt_map(struct plat *p, uint32_t domid, uint32_t gref, bool writable,
 		 struct plat_map *m);
 int plat_gnt_unmap(struct plat *p, struct plat_map *m);
 
+/* ---- Devices: a backend tells the hypervisor which resource it connects
+ * to which frontend, so the policy's resource_use decision is made at
+ * connect (and the resource counts as in use until disconnect).  sim:
+ * HV_OP_DEVICE_CONNECT (-EACCES when denied, audited); xen: Xen has no
+ * such check, so 0 (the grant map and evtchn bind are still mediated).
+ * cls: PLAT_DEV_DISK, PLAT_DEV_VIF, PLAT_DEV_VTPM; resource canonical
+ * ("vtpm:UUID" lowercase). */
+enum { PLAT_DEV_DISK = 1, PLAT_DEV_VIF = 2, PLAT_DEV_VTPM = 3 };
+int plat_device_connect(struct plat *p, uint32_t frontend, uint32_t cls,
+			const char *resource);
+int plat_device_disconnect(struct plat *p, uint32_t frontend, uint32_t cls,
+			   const char *resource);
+
 /* ---- Housekeeping of the platform's own channel (sim: the daemon's
  * notices: a peer closed a channel, a grant was revoked).  An fd to poll
  * (or -1), and the call to make when it is readable. */

@@ -207,3 +207,17 @@ int plat_process(struct plat *p)
 {
 	return hvg_process_notices(p->g);
 }
+
+/* ----------------------------------------------------------- devices */
+
+int plat_device_connect(struct plat *p, uint32_t frontend, uint32_t cls,
+			const char *resource)
+{
+	return hvg_device_connect(p->g, frontend, cls, resource);
+}
+
+int plat_device_disconnect(struct plat *p, uint32_t frontend, uint32_t cls,
+			   const char *resource)
+{
+	return hvg_device_disconnect(p->g, frontend, cls, resource);
+}
