@@ -29,6 +29,7 @@ POLC=$BINDIR/hvsec-polc
 HVSEC=$BINDIR/hvsec
 HVSECD=$BINDIR/hvsecd
 GUEST=$BINDIR/hvsec-testguest
+TPMFRONT=$BINDIR/hvsec-tpmfront
 POLICY=policies/multi-tenant.xml
 
 DEMO=${HVSEC_DEMO_DIR:-build/demo-run}
@@ -201,7 +202,7 @@ guest_cfg() {
 }
 
 # ------------------------------------------------------------ setup
-for b in "$POLC" "$HVSEC" "$HVSECD" "$GUEST"; do
+for b in "$POLC" "$HVSEC" "$HVSECD" "$GUEST" "$TPMFRONT"; do
 	[ -x "$b" ] || die "$b is missing: run 'make' first"
 done
 # A previous run that was killed (kill -9) may have left its daemon.
@@ -374,7 +375,54 @@ hv 0 'Policy multi-tenant 1\.1 updated' policy update "$V11"
 why "From now on Initech's guest may not come back while Acme runs."
 hv 1 'conflict set AcmeVsInitech' create "$D/initech-app.cfg"
 
-title "8. What the hypervisor counted"
+title "8. A TPM of the guest's own"
+say "vtpm = ['backend=0'] in a config gives the guest a virtual TPM 2.0: hvsec"
+say "starts a stub domain (hvsec-vtpmd, libtpms) with the guest's label, and the"
+say "two talk over the Xen tpmif ring: a granted page and an event channel, both"
+say "mediated by the STE hooks like any other sharing. Inside the guest,"
+say "hvsec-tpmfront serves it to unmodified tpm2-tools."
+# The script the guest runs: in a directory its uid can read (the demo
+# directory may sit under one only root can enter).
+GSCRIPT_DIR=$(mktemp -d /tmp/hvsec-demo-guest.XXXXXX) || die "mktemp failed"
+chmod 0755 "$GSCRIPT_DIR"
+cat >"$GSCRIPT_DIR/tpm-tour.sh" <<'GUEST_EOF'
+set -e
+echo "random: $(tpm2_getrandom 8 --hex)"
+tpm2_pcrextend 16:sha256=abababababababababababababababababababababababababababababababab
+tpm2_pcrread sha256:16
+tpm2_createek -c ek.ctx -G rsa -u ek.pub >/dev/null && tpm2_flushcontext -t
+tpm2_createak -C ek.ctx -c ak.ctx -G ecc -g sha256 -s ecdsa -u ak.pub >/dev/null
+tpm2_flushcontext -t && tpm2_flushcontext -s
+tpm2_quote -c ak.ctx -l sha256:16 -q c0ffee -m q.msg -s q.sig -o q.pcrs -g sha256 >/dev/null
+tpm2_checkquote -u ak.pub -m q.msg -s q.sig -f q.pcrs -g sha256 -q c0ffee >/dev/null
+echo "quote over PCR 16 verified"
+GUEST_EOF
+chmod 0644 "$GSCRIPT_DIR/tpm-tour.sh"
+{
+	printf '# acme-tpm: a guest with its own vTPM (docs/vtpm.md)\n'
+	printf 'name = "acme-tpm"\n'
+	printf 'kernel = "%s"\n' "$TPMFRONT"
+	# --exec: the rest of the line is a shell command run inside the guest.
+	printf 'extra = "--exec /bin/sh %s"\n' "$GSCRIPT_DIR/tpm-tour.sh"
+	printf 'memory = 32\n'
+	printf "vtpm = ['backend=0']\n"
+} >"$DEMO/acme-tpm.cfg" || die "cannot write $DEMO/acme-tpm.cfg"
+timeout 30 "$HVSEC" --timeout 20 label add Acme dom "$D/acme-tpm.cfg" >/dev/null 2>&1 ||
+	die "hvsec label add Acme dom $D/acme-tpm.cfg failed"
+why "Start it: the guest is created paused, its vTPM stub domain connected, then it runs."
+hv 0 'Started domain acme-tpm' create "$D/acme-tpm.cfg"
+info list --label
+why "tpm2-tools inside the guest: random bytes, a PCR extended and read, an EK and an AK, a quote checked."
+console acme-tpm 'verified|exec exited'
+rm -rf "$GSCRIPT_DIR"
+grep -q 'quote over PCR 16 verified' <<<"$(timeout 10 "$HVSEC" --timeout 5 console acme-tpm 2>&1)" ||
+	unexpected "the quote was not verified inside the guest"
+why "The backend's side: the ring connected, requests served (its console)."
+console acme-tpm-vtpm0 'Connected'
+why "Destroy the guest: its vTPM stub domain goes with it (no uuid: its state too)."
+hv 0 'acme-tpm \(id=[0-9]+\) destroyed' destroy acme-tpm
+
+title "9. What the hypervisor counted"
 why "Per-hook decisions, denials and cache hits since hvsecd started."
 info stats
 
@@ -394,7 +442,8 @@ ${B}What next${R}
   - Try it yourself: docs/labs/lab5-live-guests.md (this scenario, typed by hand)
   - The toolstack, command by command: docs/toolstack.md
   - Write your own policy: docs/policy-guide.md; labs: docs/labs/README.md
-  - Coming in a later issue: a virtual TPM per guest (vtpm-manager/), with
-    measured boot, quotes and attestation (\`hvsec vtpm ...\`).
+  - Virtual TPMs: docs/vtpm.md; from dom0: TPM2TOOLS_TCTI=\$(hvsec tcti NAME)
+  - Coming in a later issue: the vTPM manager (vtpm-manager/): sealed state,
+    EK certificates, measured boot and attestation (\`hvsec vtpm ...\`).
 EOF
 [ "$bad" -eq 0 ]
