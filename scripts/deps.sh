@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# deps.sh [build|test|bench|fuzz|all]: makes sure the Debian packages hvsec
+# deps.sh [build|test|bench|fuzz|demo|xen|all]: makes sure the Debian packages hvsec
 # needs are installed, installing the missing ones when run as root on
 # Debian/Ubuntu.  Fast when nothing is missing (one dpkg-query).
 set -euo pipefail
 group=${1:-build}
 
-build_pkgs="build-essential pkg-config libxml2-dev libxml2-utils libssl-dev libxen-dev libtpms-dev"
+build_pkgs="build-essential pkg-config libxml2-dev libxml2-utils libssl-dev libxen-dev libtpms-dev libtss2-dev"
 # tpm2-tools and the two TCTIs our guests serve (mssim, swtpm protocols);
 # swtpm as the peer in benchmarks and the platform TPM in tests.
 tpm_pkgs="tpm2-tools libtss2-tcti-mssim0 libtss2-tcti-swtpm0 swtpm swtpm-tools"
@@ -13,6 +13,9 @@ test_pkgs="$build_pkgs graphviz xenstore-utils $tpm_pkgs"
 bench_pkgs="$build_pkgs checkpolicy libsepol-dev $tpm_pkgs"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev llvm"
 demo_pkgs="$build_pkgs graphviz $tpm_pkgs"
+# make test-xen: real Xen 4.17 in QEMU (TCG); the dom0 and domU images are
+# built from Debian packages with debootstrap (scripts/xen/build-image.sh).
+xen_pkgs="qemu-system-x86 debootstrap busybox-static cpio e2fsprogs gzip xz-utils"
 all_pkgs="$build_pkgs $tpm_pkgs checkpolicy libsepol-dev clang libclang-rt-14-dev llvm graphviz clang-format"
 
 case "$group" in
@@ -21,8 +24,9 @@ test) want=$test_pkgs ;;
 bench) want=$bench_pkgs ;;
 fuzz) want=$fuzz_pkgs ;;
 demo) want=$demo_pkgs ;;
+xen) want="$build_pkgs $xen_pkgs" ;;
 all) want=$all_pkgs ;;
-*) echo "deps.sh: unknown group '$group' (build|test|bench|fuzz|demo|all)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown group '$group' (build|test|bench|fuzz|demo|xen|all)" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
