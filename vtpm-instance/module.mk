@@ -11,6 +11,9 @@
 #   $(BIN)/hvsec-tpmfront  vtpm-instance/front/tpmfront_*.c: guest program
 #                          serving its vTPM on a local mssim/swtpm socket
 TPMS_LIBS := $(shell pkg-config --libs libtpms 2>/dev/null || echo -ltpms)
+# vtpm_ek.c marshals its TPM commands with libtss2-mu (only that part of
+# tpm2-tss): whatever links libvtpm's objects links this too.
+TSS2_MU_LIBS := $(shell pkg-config --libs tss2-mu 2>/dev/null || echo -ltss2-mu)
 
 VTPM_SRC := $(wildcard vtpm-instance/vtpm_*.c)
 VTPMD_SRC := $(wildcard vtpm-instance/vtpmd_*.c)
@@ -42,7 +45,7 @@ $(LIB)/libvtpmfront.a: $(VTPMFRONT_OBJ)
 $(BIN)/hvsec-vtpmd: $(VTPMD_OBJ) $(LIB)/libvtpm.a $(LIB)/libplatsim.a $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(TPMS_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS)
 
 $(BIN)/hvsec-tpmfront: $(TPMFRONT_OBJ) $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)
@@ -62,11 +65,11 @@ $(VTPM_TEST_BIN): $(BUILD)/tests/vtpm/%: tests/vtpm/%.c $(OBJ)/tests/harness.o \
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/harness.o \
 		$(LIB)/libvtpm.a $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a \
-		$(XENSTORE_LIBS) $(TPMS_LIBS)
+		$(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS)
 MODULE_TEST_BIN += $(VTPM_TEST_BIN)
 
 # The ring request path (header + TPM command through libtpms) on a fake
 # page: tests/fuzz/fuzz_tpmif.c.
 FUZZ_SRC_tpmif := $(VTPM_SRC)
-FUZZ_LIBS_tpmif := $(TPMS_LIBS)
+FUZZ_LIBS_tpmif := $(TPMS_LIBS) $(TSS2_MU_LIBS)
 -include tests/vtpm/helpers.mk

@@ -190,4 +190,149 @@ struct vtpm_tpm_stats {
 };
 void vtpm_tpm_stats(struct vtpm_tpm_stats *out);
 
+/* ---- EK provisioning */
+/*
+ * vtpm_ek.c: the endorsement keys of this process's TPM and their
+ * certificates, provisioned as a TPM vendor does at manufacture, through
+ * vtpm_tpm_process at locality 0 (so every NV change is as durable on
+ * return as the store makes it: see the batch store below).  Needs
+ * libtss2-mu.  The sequence, for a TPM just manufactured
+ * (vtpm_tpm_stats().manufactured), before the guest connects:
+ *
+ *   vtpm_ek_create(VTPM_EK_RSA2048, &pub, ...);     and VTPM_EK_ECC_P256
+ *   vtpm_ek_tpm_info(&info, ...);
+ *       the manager's CA certifies pub.spki (mgr_ca_issue_ek)
+ *   vtpm_ek_write_cert(VTPM_EK_RSA2048, der, len, ...);   and ECC
+ *   vtpm_ek_lock_platform(...);
+ *
+ * and after every later vtpm_tpm_power_on and vtpm_tpm_reset, before the
+ * guest's first command: vtpm_ek_lock_platform().
+ *
+ * EKs: TCG EK Credential Profile 2.0 templates L-1 (RSA-2048, AES-128-CFB,
+ * 256 zero bytes of unique) and L-2 (NIST P-256, AES-128-CFB, 2 x 32 zero
+ * bytes), nameAlg SHA-256, fixedTPM|fixedParent|sensitiveDataOrigin|
+ * adminWithPolicy|restricted|decrypt, authPolicy PolicySecret(
+ * TPM_RH_ENDORSEMENT).  They are derived from the endorsement primary
+ * seed, so the guest can recreate them (tpm2_createek) and the certificate
+ * stays valid for as long as the seed does; they are made persistent at
+ * the provisioning-guidance handles with owner auth (the handles are in
+ * the owner's range), so a guest's TPM2_Clear removes the persistent
+ * copies, as on a real TPM.
+ *
+ * Certificates: NV indices of the EK profile's low range, defined with
+ * platform auth, PLATFORMCREATE|PPWRITE|WRITEDEFINE|PPREAD|OWNERREAD|
+ * AUTHREAD|NO_DA (what TPM vendors and swtpm_setup use), written in
+ * TPM_PT_NV_BUFFER_MAX chunks, then write-locked for good.
+ *
+ * The platform hierarchy.  On a PC the firmware owns it and closes it
+ * before the OS runs; here nothing runs before the guest, libtpms' platform
+ * auth is empty, and the guest talks to the very same TPM.  Left open, a
+ * guest could undefine and replace the EK certificates, change the
+ * endorsement seed (ChangeEPS: the certified EK disappears), clear the
+ * TPM against the owner's will, disable hierarchies, define platform
+ * indices, and so on.  vtpm_ek_lock_platform *disables* it
+ * (HierarchyControl(platform, phEnable = NO)) rather than setting a random
+ * platformAuth: no secret to generate, keep out of core dumps or lose;
+ * no authorization of any kind (password, HMAC or platformPolicy) reaches
+ * the hierarchy, rather than one nobody should know; and
+ * TPM_PT_STARTUP_CLEAR shows phEnable = 0, which tools and verifiers can
+ * check.  phEnableNV stays set so the certificates remain readable.  The
+ * TPM re-enables the hierarchy at every Startup(CLEAR), hence the call
+ * after every power-on and reset; it is idempotent and checks the result
+ * (fails closed).
+ *
+ * All return 0 or -errno with why: -EINVAL bad arguments; -ENOENT nothing
+ * at the handle/index; -EPERM a hierarchy refused (platform already
+ * disabled, or the guest set the owner/endorsement auth); -EEXIST the
+ * handle/index holds something that is not ours; -ENOSPC no room; -EIO
+ * other TPM errors (why has the code); -EBADMSG a malformed response.
+ */
+enum vtpm_ek_kind {
+	VTPM_EK_RSA2048 = 0,  /* template L-1 */
+	VTPM_EK_ECC_P256 = 1, /* template L-2 */
+};
+#define VTPM_EK_RSA2048_HANDLE	 0x81010001u /* persistent EK handles */
+#define VTPM_EK_ECC_P256_HANDLE	 0x81010002u
+#define VTPM_EK_RSA2048_CERT_NV	 0x01c00002u /* EK certificate indices */
+#define VTPM_EK_ECC_P256_CERT_NV 0x01c0000au
+
+#define VTPM_EK_PUBLIC_MAX 512u	 /* TPM2B_PUBLIC: 316 bytes for RSA-2048 */
+#define VTPM_EK_SPKI_MAX   300u	 /* DER: 294 bytes for RSA-2048, 91 P-256 */
+#define VTPM_EK_CERT_MAX   2048u /* libtpms' TPM_PT_NV_INDEX_MAX */
+
+struct vtpm_ek_public {
+	enum vtpm_ek_kind kind;
+	uint32_t handle;     /* where it is persistent */
+	uint16_t public_len; /* bytes in public_area */
+	/* The TPM2B_PUBLIC as the TPM marshals it (size prefix included). */
+	uint8_t public_area[VTPM_EK_PUBLIC_MAX];
+	uint16_t spki_len;		/* bytes in spki */
+	uint8_t spki[VTPM_EK_SPKI_MAX]; /* DER SubjectPublicKeyInfo */
+};
+
+/* Creates the EK of `kind` (TPM2_CreatePrimary under TPM_RH_ENDORSEMENT),
+ * makes it persistent at its handle (replacing a different key found
+ * there; the same key is kept: retrying is safe) and returns its public
+ * parts. */
+int vtpm_ek_create(enum vtpm_ek_kind kind, struct vtpm_ek_public *out,
+		   char *why, size_t why_len);
+/* The persistent EK of `kind` as it is now (TPM2_ReadPublic).  -EEXIST
+ * when the handle holds a key not made from the template: the owner
+ * hierarchy is the guest's, which may evict and reuse the handle. */
+int vtpm_ek_read_public(enum vtpm_ek_kind kind, struct vtpm_ek_public *out,
+			char *why, size_t why_len);
+/* Stores a DER certificate (1..VTPM_EK_CERT_MAX bytes, not parsed here)
+ * at the index of `kind`, replacing our earlier one, and write-locks it.
+ * Needs the platform hierarchy: before vtpm_ek_lock_platform. */
+int vtpm_ek_write_cert(enum vtpm_ek_kind kind, const uint8_t *der, size_t len,
+		       char *why, size_t why_len);
+/* Reads the certificate of `kind` into buf (index auth: works whatever
+ * the guest did to the owner's auth).  -ENOENT when absent or unwritten,
+ * -ENOSPC when larger than cap. */
+int vtpm_ek_read_cert(enum vtpm_ek_kind kind, uint8_t *buf, size_t cap,
+		      size_t *len, char *why, size_t why_len);
+
+/* What the TPM says it is, for the certificate's subjectAltName and
+ * subjectDirectoryAttributes (TPM2_GetCapability, TPM_PT_*). */
+struct vtpm_ek_tpm_info {
+	uint32_t manufacturer;	    /* TPM_PT_MANUFACTURER: "IBM" for libtpms */
+	uint32_t firmware_version1; /* TPM_PT_FIRMWARE_VERSION_1 */
+	uint32_t firmware_version2;
+	char family[5];	   /* TPM_PT_FAMILY_INDICATOR: "2.0" */
+	uint32_t level;	   /* TPM_PT_LEVEL */
+	uint32_t revision; /* TPM_PT_REVISION: 164 for 1.64 */
+	char vendor[17];   /* TPM_PT_VENDOR_STRING_1..4, printable */
+};
+int vtpm_ek_tpm_info(struct vtpm_ek_tpm_info *out, char *why, size_t why_len);
+
+/* Disables the platform hierarchy (phEnable = NO) until the next
+ * Startup(CLEAR); see above.  Idempotent; fails unless the TPM then
+ * reports phEnable clear and phEnableNV set. */
+int vtpm_ek_lock_platform(char *why, size_t why_len);
+
+/* Provisioning as one durable step.  Each NV change is a durable store
+ * (file rewrite + two fsyncs, 3-4 ms on a VM disk), and manufacturing
+ * plus two EKs plus two certificates make ten of them.  A batch store
+ * sits in front of the real one: until vtpm_ek_batch_commit, stores and
+ * removals are kept in memory (loads see them), so the whole provisioning
+ * costs one durable store, and a crash before the commit leaves nothing
+ * behind (the next power-on manufactures a new TPM: no half-provisioned
+ * instance, no seed anyone saw).  After the commit every call goes
+ * straight to `inner` again, with its durability.  Until then it breaks
+ * the vtpm_store promise on purpose: use it only while no guest is
+ * connected.
+ *
+ *   vtpm_ek_batch_open(&batch, &file_store, ...);
+ *   vtpm_tpm_power_on(&(struct vtpm_tpm_config){.store = &batch}, ...);
+ *   ... vtpm_ek_create / write_cert / lock_platform ...
+ *   vtpm_ek_batch_commit(&batch, ...);     then connect the guest
+ *   ...  vtpm_tpm_power_off();  vtpm_store_close(&batch);
+ *
+ * Closing the batch store frees it, not `inner` (the caller's, which must
+ * outlive it).  A failed commit leaves the store batched: power off and
+ * start again from what `inner` holds. */
+int vtpm_ek_batch_open(struct vtpm_store *st, const struct vtpm_store *inner,
+		       char *why, size_t why_len);
+int vtpm_ek_batch_commit(struct vtpm_store *st, char *why, size_t why_len);
+
 #endif /* HVSEC_VTPM_H */

@@ -41,7 +41,7 @@ $(LIB)/libplatxen.a: $(PLATXEN_OBJ)
 $(BIN)/hvsec-vtpmd-xen: $(XEN_VTPMD_OBJ) $(PLATXEN_HVG_OBJ) $(LIB)/libvtpm.a $(LIB)/libplatxen.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XEN_PLAT_LIBS) $(XENSTORE_LIBS) $(TPMS_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XEN_PLAT_LIBS) $(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS)
 
 $(BIN)/hvsec-vtpm-backendd: $(BACKENDD_OBJ) $(BACKENDD_DEP_OBJ)
 	@mkdir -p $(dir $@)
