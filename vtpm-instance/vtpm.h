@@ -155,6 +155,12 @@ struct vtpm_tpm_config {
 	const struct vtpm_store *store; /* kept; outlives the TPM */
 	bool tpm12;			/* TPM 1.2 instead of 2.0 */
 	uint32_t buffer_size;		/* 0: 4088, what one ring page carries */
+	/* Leave the platform hierarchy enabled after Startup: only for the
+	 * manufacturer's provisioning (vtpm_ek_*), before any guest talks
+	 * to the TPM.  Otherwise power-on and reset end with
+	 * vtpm_ek_lock_platform (TPM 2.0): with libtpms' empty platformAuth
+	 * a guest could replace its EK certificates or change its seed. */
+	bool platform_open;
 };
 
 /* Chooses the version, registers the NV and I/O callbacks, sets the

@@ -47,6 +47,7 @@ static struct tpm_state {
 	bool on;
 	const struct vtpm_store *store; /* the caller's; outlives the TPM */
 	bool tpm12;
+	bool platform_open; /* provisioning: platform hierarchy left on */
 	uint32_t buffer_size;
 	/* What the callbacks report back, for the command in progress. */
 	uint8_t locality;  /* returned by tpm_io_getlocality */
@@ -330,6 +331,15 @@ fail:
 	return ret;
 }
 
+/* After every Startup(CLEAR), which re-enables it: the platform
+ * hierarchy off before a guest's first command (vtpm.h, EK section). */
+static int lock_platform(char *why, size_t why_len)
+{
+	if (tpm.tpm12 || tpm.platform_open)
+		return 0;
+	return vtpm_ek_lock_platform(why, why_len);
+}
+
 int vtpm_tpm_power_on(const struct vtpm_tpm_config *cfg, char *why,
 		      size_t why_len)
 {
@@ -367,7 +377,11 @@ int vtpm_tpm_power_on(const struct vtpm_tpm_config *cfg, char *why,
 		return ret;
 	}
 	tpm.on = true;
-	return 0;
+	tpm.platform_open = cfg->platform_open;
+	ret = lock_platform(why, why_len);
+	if (ret)
+		vtpm_tpm_power_off();
+	return ret;
 }
 
 /* The command's own TPM family picks the code (see vtpm.h). */
@@ -461,6 +475,11 @@ int vtpm_tpm_reset(char *why, size_t why_len)
 	}
 	TPMLIB_Terminate();
 	ret = tpm_boot(why, why_len);
+	if (!ret) {
+		ret = lock_platform(why, why_len);
+		if (ret)
+			TPMLIB_Terminate();
+	}
 	if (ret) {
 		/* Off for good: every command now gets TPM_RC_FAILURE. */
 		tpm.on = false;

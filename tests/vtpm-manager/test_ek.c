@@ -425,7 +425,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static struct vtpm_store store;
-static struct vtpm_tpm_config cfg = {.store = &store};
+static struct vtpm_tpm_config cfg = {.store = &store, .platform_open = true};
 static int ndirs;
 static bool store_open;
 
@@ -907,7 +907,7 @@ static void test_batch(void)
 {
 	char path[300];
 	struct vtpm_store batch = {0};
-	struct vtpm_tpm_config bcfg = {.store = &batch};
+	struct vtpm_tpm_config bcfg = {.store = &batch, .platform_open = true};
 	struct vtpm_ek_public pub, again;
 	struct vtpm_tpm_stats stats;
 	uint8_t *data = NULL;
@@ -1003,7 +1003,7 @@ static void test_timing(bool batched)
 		struct vtpm_ek_tpm_info info;
 		struct vtpm_tpm_stats stats;
 		struct vtpm_store batch = {0};
-		struct vtpm_tpm_config bcfg = {.store = &batch};
+		struct vtpm_tpm_config bcfg = {.store = &batch, .platform_open = true};
 		uint8_t *der[2] = {NULL, NULL};
 		size_t len[2] = {0, 0};
 		double t0, t1, t2, t3, t4, t5, c0, c1, c2, c5;
@@ -1101,6 +1101,24 @@ static void cleanup(void)
 		printf("# could not remove %s\n", top);
 }
 
+/* What a guest meets: without platform_open, power-on and reset end with
+ * the platform hierarchy disabled, and platform NV cannot be defined. */
+static void test_default_locked(void)
+{
+	struct vtpm_tpm_config locked = {.store = &store};
+	char path[256];
+
+	if (!TH_CHECK(new_store(path, sizeof(path)), "store: %s", why) ||
+	    !TH_CHECK(vtpm_tpm_power_on(&locked, why, sizeof(why)) == 0,
+		      "power on: %s", why))
+		return;
+	TH_CHECK(!ph_enabled(), "default power-on: platform hierarchy off");
+	TH_CHECK(vtpm_tpm_reset(why, sizeof(why)) == 0 && !ph_enabled(),
+		 "after a reset: still off (%s)", why);
+	vtpm_tpm_power_off();
+	vtpm_store_close(&store);
+}
+
 int main(void)
 {
 	char *pem = NULL;
@@ -1125,6 +1143,7 @@ int main(void)
 	}
 	free(pem);
 	test_provision();
+	test_default_locked();
 	test_squatters();
 	test_batch();
 	test_timing(false);
