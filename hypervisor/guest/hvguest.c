@@ -442,34 +442,83 @@ int hvg_evtchn_fd(const struct hvg *g, uint32_t port)
 
 /* ------------------------------------------------------------------ */
 
+/* Every page this library maps (one of ours, one transferred to us, a
+ * foreign one) sits between two inaccessible guard pages: code that runs
+ * off either end of a shared page (a backend believing a length it read
+ * from it) faults at once, instead of reading or corrupting whatever else
+ * the process keeps next to the page.  Three pages are reserved
+ * PROT_NONE, the page is mapped over the middle one, and all three go
+ * together.  The guard is one host page, and the page takes whole host
+ * pages, should a host page be larger than HV_PAGE_SIZE. */
+static size_t host_page(void)
+{
+	long n = sysconf(_SC_PAGESIZE);
+
+	return n > 0 ? (size_t)n : HV_PAGE_SIZE;
+}
+
+static size_t guarded_span(size_t guard)
+{
+	return (HV_PAGE_SIZE + guard - 1) / guard * guard;
+}
+
+/* Maps HV_PAGE_SIZE bytes of fd with prot between two guards.  The
+ * address of the page, or NULL with errno set. */
+static void *map_guarded(int fd, int prot)
+{
+	size_t guard = host_page(), span = guarded_span(guard);
+	uint8_t *base;
+	void *page;
+
+	base = mmap(NULL, guard + span + guard, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	page = mmap(base + guard, HV_PAGE_SIZE, prot, MAP_SHARED | MAP_FIXED,
+		    fd, 0);
+	if (page == MAP_FAILED) {
+		int e = errno;
+
+		munmap(base, guard + span + guard);
+		errno = e;
+		return NULL;
+	}
+	return page;
+}
+
+/* Unmaps a page of map_guarded and both its guards. */
+static void unmap_guarded(void *page)
+{
+	size_t guard = host_page(), span = guarded_span(guard);
+
+	munmap((uint8_t *)page - guard, guard + span + guard);
+}
+
 int hvg_page_alloc(struct hvg_page *pg)
 {
+	int e;
+
 	pg->addr = NULL;
 	pg->fd = memfd_create("hvsec-page", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (pg->fd < 0)
 		return -errno;
 	if (ftruncate(pg->fd, HV_PAGE_SIZE) < 0)
 		goto fail;
-	pg->addr = mmap(NULL, HV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			pg->fd, 0);
-	if (pg->addr == MAP_FAILED) {
-		pg->addr = NULL;
+	pg->addr = map_guarded(pg->fd, PROT_READ | PROT_WRITE);
+	if (!pg->addr)
 		goto fail;
-	}
 	return 0;
-fail : {
-	int e = -errno;
-
+fail:
+	e = -errno;
 	close(pg->fd);
 	pg->fd = -1;
 	return e;
-}
 }
 
 void hvg_page_free(struct hvg_page *pg)
 {
 	if (pg->addr)
-		munmap(pg->addr, HV_PAGE_SIZE);
+		unmap_guarded(pg->addr);
 	if (pg->fd >= 0)
 		close(pg->fd);
 	pg->addr = NULL;
@@ -518,13 +567,12 @@ int hvg_map(struct hvg *g, uint32_t domid, uint32_t gref, bool readonly,
 		return -EPROTO;
 	}
 	prot = readonly ? PROT_READ : PROT_READ | PROT_WRITE;
-	m->addr = mmap(NULL, HV_PAGE_SIZE, prot, MAP_SHARED, fds[0], 0);
+	m->addr = map_guarded(fds[0], prot);
+	rc = m->addr ? 0 : -errno;
 	close(fds[0]);
-	if (m->addr == MAP_FAILED) {
+	if (!m->addr) {
 		struct hv_req_gnt_unmap u = {rep.handle};
 
-		rc = -errno;
-		m->addr = NULL;
 		hvg_call(g, HV_OP_GNT_UNMAP, &u, sizeof(u), NULL, 0, NULL, 0,
 			 NULL, NULL);
 		return rc;
@@ -543,7 +591,7 @@ int hvg_unmap(struct hvg *g, struct hvg_mapping *m)
 	int rc;
 
 	if (m->addr)
-		munmap(m->addr, HV_PAGE_SIZE);
+		unmap_guarded(m->addr);
 	m->addr = NULL;
 	rc = hvg_call(g, HV_OP_GNT_UNMAP, &req, sizeof(req), NULL, 0, NULL, 0,
 		      NULL, NULL);
@@ -590,10 +638,9 @@ int hvg_take_transfer(struct hvg *g, uint32_t *from, struct hvg_page *pg,
 			pg->fd = g->transfers[0].fd;
 			memmove(&g->transfers[0], &g->transfers[1],
 				--g->n_transfers * sizeof(g->transfers[0]));
-			pg->addr =
-				mmap(NULL, HV_PAGE_SIZE, PROT_READ | PROT_WRITE,
-				     MAP_SHARED, pg->fd, 0);
-			if (pg->addr == MAP_FAILED) {
+			/* Freed by hvg_page_free: guarded like our own. */
+			pg->addr = map_guarded(pg->fd, PROT_READ | PROT_WRITE);
+			if (!pg->addr) {
 				rc = -errno;
 				close(pg->fd);
 				pg->fd = -1;

@@ -76,6 +76,8 @@ int hvg_evtchn_status(struct hvg *g, uint32_t port,
 int hvg_evtchn_fd(const struct hvg *g, uint32_t port);
 
 /* ---- Grants */
+/* Every page libhvguest maps (its own or a foreign one) sits between two
+ * inaccessible guard pages: an access one byte outside faults. */
 struct hvg_page {
 	void *addr; /* HV_PAGE_SIZE bytes, read-write */
 	int fd;     /* the page's memfd */

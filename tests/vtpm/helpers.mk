@@ -3,6 +3,7 @@
 #
 #   $(BUILD)/tests/vtpm/ringguest    a hand-written tpmif v2 frontend, a
 #                                    guest of hvsecd driven by backend.sh
+#                                    and hostile.sh (two threads: -pthread)
 #   $(BUILD)/tests/vtpm/unit_vtpmd   unit tests of the daemon's parsers and
 #                                    rate limit (vtpmd_args.c, vtpmd_log.c)
 #
@@ -15,8 +16,8 @@ VTPMD_UNIT_OBJ := $(OBJ)/vtpm-instance/vtpmd_args.o $(OBJ)/vtpm-instance/vtpmd_l
 $(VTPM_RINGGUEST): tests/vtpm/ringguest.c $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB)/libhvguest.a \
-		$(XENSTORE_LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -pthread -MMD -MP -o $@ $< \
+		$(LIB)/libhvguest.a $(XENSTORE_LIBS)
 
 $(VTPMD_UNIT): tests/vtpm/unit_vtpmd.c $(OBJ)/tests/harness.o $(VTPMD_UNIT_OBJ) \
 		$(LIB)/libhvguest.a

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ringguest - a minimal tpmif v2 frontend, written out by hand, to drive
- * hvsec-vtpmd from tests/vtpm/backend.sh.  It is not libvtpmfront on
- * purpose: it must be able to do what a good frontend never does (a
- * hostile header, a closed channel, a bad ring-ref).
+ * hvsec-vtpmd from tests/vtpm/backend.sh and hostile.sh.  It is not
+ * libvtpmfront on purpose: it must be able to do what a good frontend
+ * never does (a hostile header, a closed channel, a bad ring-ref, all of
+ * it at once from two threads).
  *
  * Runs the actions in its arguments, one console line each,
  * "ACTION: ok ..." or "ACTION: FAIL ...", and stops at the first failure
@@ -22,6 +23,21 @@
  *                     extra); the answer must be a 10-byte error response
  *   cancel            CANCEL while idle: the backend answers IDLE
  *   bench:N           N GetRandom round trips; prints microseconds each
+ *   storm:MS          for MS milliseconds a second thread rewrites the
+ *                     header (length 0, 9, 4088, 4089, 0xffffffff or
+ *                     anything; nr_extra_pages 0, 1, 255; locality 0, 4,
+ *                     255; pad) and the payload without pause, while this
+ *                     one flaps the state (SUBMIT, CANCEL, IDLE, FINISH,
+ *                     garbage), notifying after each, and submits
+ *                     GetRandoms whose size field lies; then a sane page,
+ *                     the backend quiet, and one GetRandom must be
+ *                     answered well: "storm: ok served N, errors M"
+ *   flood:N           N GetRandoms back to back, every third one followed
+ *                     by the next without waiting for FINISH; then one
+ *                     GetRandom must be answered well
+ *   guard             the bytes just before and after a page of ours
+ *                     fault (libhvguest's guard pages): a child touching
+ *                     either dies of SIGSEGV
  *   close             Closing, Closed; backend back to InitWait; end grant
  *   closechan         close the event channel only; backend to InitWait
  *   badnode:KEY=VAL   offer with KEY (ring-ref, event-channel,
@@ -35,11 +51,14 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
@@ -52,8 +71,10 @@
 #define OFF_LENGTH   0
 #define OFF_STATE    4
 #define OFF_LOCALITY 5
+#define OFF_PAD	     6
 #define OFF_NR_EXTRA 7
 #define OFF_PAYLOAD  8
+#define PAGE_BYTES   4096u
 enum { ST_IDLE = 0, ST_SUBMIT = 1, ST_FINISH = 2, ST_CANCEL = 3 };
 
 struct rg {
@@ -309,15 +330,11 @@ static int act_connect(struct rg *r, const char *act, const char *arg)
 	return 0;
 }
 
-/* Submits len bytes of cmd with the given header quirks; waits for FINISH.
- * On success *off is where the answer starts. */
-static int transact(struct rg *r, const uint8_t *cmd, uint32_t len,
-		    uint32_t length_field, uint8_t locality, uint8_t nr_extra,
-		    uint32_t *off)
+/* Writes len bytes of cmd with the given header quirks, SUBMIT, notify. */
+static int submit(struct rg *r, const uint8_t *cmd, uint32_t len,
+		  uint32_t length_field, uint8_t locality, uint8_t nr_extra)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
 	uint32_t o = OFF_PAYLOAD + 4u * nr_extra;
-	int rc;
 
 	if (!r->p)
 		return -ENOTCONN;
@@ -329,9 +346,15 @@ static int transact(struct rg *r, const uint8_t *cmd, uint32_t len,
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	r->p[OFF_STATE] = ST_SUBMIT;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	rc = hvg_evtchn_send(r->g, r->port);
-	if (rc)
-		return rc;
+	return hvg_evtchn_send(r->g, r->port);
+}
+
+/* Waits up to timeout_ms for the state to be FINISH. */
+static int wait_finish(struct rg *r, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int rc;
+
 	for (;;) {
 		int64_t left;
 
@@ -345,10 +368,25 @@ static int transact(struct rg *r, const uint8_t *cmd, uint32_t len,
 			return rc;
 	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return 0;
+}
+
+/* Submits len bytes of cmd with the given header quirks; waits for FINISH.
+ * On success *off is where the answer starts. */
+static int transact(struct rg *r, const uint8_t *cmd, uint32_t len,
+		    uint32_t length_field, uint8_t locality, uint8_t nr_extra,
+		    uint32_t *off)
+{
+	int rc = submit(r, cmd, len, length_field, locality, nr_extra);
+
+	if (!rc)
+		rc = wait_finish(r, WAIT_MS);
+	if (rc)
+		return rc;
 	/* What a careful frontend does: the offset is ours, not the
 	 * backend's word. */
 	r->p[OFF_NR_EXTRA] = 0;
-	*off = o;
+	*off = OFF_PAYLOAD + 4u * nr_extra;
 	return 0;
 }
 
@@ -370,9 +408,20 @@ static int answer(struct rg *r, uint32_t off, uint32_t *len, uint32_t *rc)
 	return 0;
 }
 
-static int act_random(struct rg *r, const char *act, const char *arg)
+/* Is the answer at off a successful GetRandom(16)? */
+static bool random_answer_ok(struct rg *r, uint32_t off, uint32_t *len,
+			     uint32_t *trc)
 {
-	uint8_t loc = arg ? (uint8_t)atoi(arg) : 0;
+	if (answer(r, off, len, trc))
+		return false;
+	return *trc == 0 && *len == 10 + 2 + 16 && r->p[off + 10] == 0 &&
+	       r->p[off + 11] == 16;
+}
+
+/* One GetRandom(16) at loc: 0 when answered rc 0 with 16 bytes, else
+ * -errno; what came back, either way, in why. */
+static int random_round(struct rg *r, uint8_t loc, char *why, size_t why_len)
+{
 	uint32_t off = 0, len = 0, trc = 0;
 	int rc = transact(r, get_random, sizeof(get_random), sizeof(get_random),
 			  loc, 0, &off);
@@ -380,17 +429,27 @@ static int act_random(struct rg *r, const char *act, const char *arg)
 	if (!rc)
 		rc = answer(r, off, &len, &trc);
 	if (rc) {
-		say(act, false, "%s", hvg_strerror(rc));
+		snprintf(why, why_len, "%s", hvg_strerror(rc));
 		return rc;
 	}
-	if (trc || len != 10 + 2 + 16 || r->p[off + 10] != 0 ||
-	    r->p[off + 11] != 16) {
-		say(act, false, "rc 0x%x, %u bytes", trc, len);
+	if (!random_answer_ok(r, off, &len, &trc)) {
+		snprintf(why, why_len, "rc 0x%x, %u bytes", trc, len);
 		return -EPROTO;
 	}
-	say(act, true, "rc 0x0, 16 random bytes %02x%02x%02x%02x...",
-	    r->p[off + 12], r->p[off + 13], r->p[off + 14], r->p[off + 15]);
+	snprintf(why, why_len, "rc 0x0, 16 random bytes %02x%02x%02x%02x...",
+		 r->p[off + 12], r->p[off + 13], r->p[off + 14],
+		 r->p[off + 15]);
 	return 0;
+}
+
+static int act_random(struct rg *r, const char *act, const char *arg)
+{
+	uint8_t loc = arg ? (uint8_t)atoi(arg) : 0;
+	char why[128];
+	int rc = random_round(r, loc, why, sizeof(why));
+
+	say(act, !rc, "%s", why);
+	return rc;
 }
 
 static const uint8_t get_random12[] = {0x00, 0xc1, 0,	 0, 0, 14, 0,
@@ -562,6 +621,497 @@ static int act_bench(struct rg *r, const char *act, const char *arg)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* storm, flood, guard: a frontend that breaks every rule, several at once.
+ *
+ * In a storm two threads of ours write the page at once, and the backend
+ * writes it from its side: every store here is a relaxed atomic (defined
+ * between our threads, one store the backend may see at any moment).
+ * The mutator owns the header's length, locality, pad and nr_extra_pages
+ * and the payload; the main thread owns the state byte, and writes the
+ * others too when it submits a request of its own. */
+
+#define STORM_MS_MAX 60000
+#define SETTLE_MS    200  /* the backend wrote nothing for this long */
+#define PACED_MS     20	  /* a lying request waits this long for its answer */
+#define ST_PARKED    0x5a /* not a tpmif state: the backend leaves it */
+
+static uint64_t next_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+static uint64_t new_seed(void)
+{
+	uint64_t s = ns_now() ^ (uint64_t)getpid() << 32;
+
+	return s ? s : 0x9e3779b97f4a7c15u;
+}
+
+static void set8(volatile uint8_t *p, uint32_t off, uint8_t v)
+{
+	__atomic_store_n(&p[off], v, __ATOMIC_RELAXED);
+}
+
+/* off is 4-aligned: the length field or a word of the payload. */
+static void set32(volatile uint8_t *p, uint32_t off, uint32_t v)
+{
+	__atomic_store_n((volatile uint32_t *)(volatile void *)(p + off), v,
+			 __ATOMIC_RELAXED);
+}
+
+static uint8_t get8(const volatile uint8_t *p, uint32_t off)
+{
+	return __atomic_load_n(&p[off], __ATOMIC_RELAXED);
+}
+
+/* The command's own size field (big-endian) of a payload at off. */
+static void set_size_field(volatile uint8_t *p, uint32_t off, uint32_t v)
+{
+	set8(p, off + 2, (uint8_t)(v >> 24));
+	set8(p, off + 3, (uint8_t)(v >> 16));
+	set8(p, off + 4, (uint8_t)(v >> 8));
+	set8(p, off + 5, (uint8_t)v);
+}
+
+static void set_cmd(volatile uint8_t *p, const uint8_t *cmd, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		set8(p, OFF_PAYLOAD + i, cmd[i]);
+}
+
+/* The lengths that sit on an edge: empty, one short of a command, the
+ * whole payload, one past it, the largest. */
+static const uint32_t edge_lengths[] = {0, 9, 4088, 4089, 0xffffffffu};
+static const uint8_t edge_nrs[] = {0, 1, 255};
+static const uint8_t edge_localities[] = {0, 4, 255};
+#define N_EDGES (sizeof(edge_lengths) / sizeof(edge_lengths[0]))
+
+static uint32_t edge_or_any(uint64_t x)
+{
+	unsigned k = (unsigned)(x >> 3 & 7);
+
+	return k < N_EDGES ? edge_lengths[k] : (uint32_t)(x >> 32);
+}
+
+struct mutator {
+	volatile uint8_t *p;
+	uint64_t seed;
+	int stop;	 /* written by the main thread (atomic) */
+	uint64_t rounds; /* the mutator's; read after the join */
+};
+
+static void *mutate(void *arg)
+{
+	struct mutator *m = arg;
+	volatile uint8_t *p = m->p;
+
+	while (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
+		uint64_t x = next_rand(&m->seed);
+		uint32_t hi = (uint32_t)(x >> 32);
+
+		switch (x & 7) {
+		case 0:
+			set32(p, OFF_LENGTH, edge_or_any(x));
+			break;
+		case 1:
+			set8(p, OFF_NR_EXTRA, edge_nrs[(x >> 3) % 3]);
+			break;
+		case 2:
+			set8(p, OFF_LOCALITY, edge_localities[(x >> 3) % 3]);
+			break;
+		case 3:
+			set8(p, OFF_PAD, (uint8_t)(x >> 3));
+			break;
+		case 4: /* where each nr_extra_pages puts the command */
+			set_size_field(
+				p, OFF_PAYLOAD + 4u * edge_nrs[(x >> 6) % 3],
+				edge_or_any(x));
+			break;
+		case 5:
+			set8(p, OFF_PAYLOAD + hi % (PAGE_BYTES - OFF_PAYLOAD),
+			     (uint8_t)(x >> 3));
+			break;
+		case 6:
+			set32(p,
+			      OFF_PAYLOAD +
+				      4u * (hi %
+					    ((PAGE_BYTES - OFF_PAYLOAD) / 4)),
+			      (uint32_t)(x >> 3));
+			break;
+		default: /* a good request, for the others to spoil */
+			set_cmd(p, get_random, sizeof(get_random));
+			set32(p, OFF_LENGTH, sizeof(get_random));
+			break;
+		}
+		/* Two busy threads on a small host: let others run now and
+		 * then (the well-behaved guest must keep its share). */
+		if ((++m->rounds & 1023) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* A GetRandom whose size field lies, or whose length agrees with the lie:
+ * what a careless frontend sends, in the middle of the storm. */
+static void lying_request(volatile uint8_t *p, uint64_t x)
+{
+	static const uint32_t lies[] = {0,    9,    11,		 13,
+					4088, 4089, 0xffffffffu, 0x0c000000u};
+	uint32_t size = lies[(x >> 8) & 7];
+
+	set_cmd(p, get_random, sizeof(get_random));
+	set_size_field(p, OFF_PAYLOAD, size);
+	set32(p, OFF_LENGTH, (x >> 16 & 1) ? sizeof(get_random) : size);
+	set8(p, OFF_LOCALITY, 0);
+	set8(p, OFF_NR_EXTRA, 0);
+}
+
+static void good_request(volatile uint8_t *p)
+{
+	set_cmd(p, get_random, sizeof(get_random));
+	set32(p, OFF_LENGTH, sizeof(get_random));
+	set8(p, OFF_LOCALITY, 0);
+	set8(p, OFF_NR_EXTRA, 0);
+}
+
+/* Notifications from the backend, consumed without waiting (notices of
+ * the daemon too: a closed channel ends the storm).  0 or -errno. */
+static int drain(struct rg *r)
+{
+	int rc = hvg_evtchn_wait(r->g, r->port, 0);
+
+	return rc == -ETIMEDOUT ? 0 : rc;
+}
+
+/* After a storm or a flood: a sane page and a quiet backend.  The backend
+ * owes an answer to what we left in SUBMIT or CANCEL: that comes first.
+ * Then the state is parked on a value the backend leaves alone until it
+ * has stayed there SETTLE_MS, so that the late answer to a request the
+ * backend had fetched before cannot land on top of the next one. */
+static int settle(struct rg *r, const char *act)
+{
+	int64_t deadline = now_ms() + WAIT_MS, quiet_since;
+	uint8_t st;
+	int rc;
+
+	for (uint32_t o = OFF_PAYLOAD; o < PAGE_BYTES; o += 4)
+		set32(r->p, o, 0);
+	set32(r->p, OFF_LENGTH, 0);
+	set8(r->p, OFF_LOCALITY, 0);
+	set8(r->p, OFF_PAD, 0);
+	set8(r->p, OFF_NR_EXTRA, 0);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	while ((st = get8(r->p, OFF_STATE)) == ST_SUBMIT || st == ST_CANCEL) {
+		if (now_ms() >= deadline) {
+			say(act, false,
+			    "state %u left for %d ms: the backend stopped "
+			    "answering",
+			    st, WAIT_MS);
+			return -ETIMEDOUT;
+		}
+		rc = hvg_evtchn_send(r->g, r->port);
+		if (!rc)
+			rc = hvg_evtchn_wait(r->g, r->port, 50);
+		if (rc && rc != -ETIMEDOUT) {
+			say(act, false, "settling: %s", hvg_strerror(rc));
+			return rc;
+		}
+	}
+	set8(r->p, OFF_STATE, ST_PARKED);
+	quiet_since = now_ms();
+	while (now_ms() - quiet_since < SETTLE_MS) {
+		if (now_ms() >= deadline) {
+			say(act, false, "the backend kept writing the state");
+			return -ETIMEDOUT;
+		}
+		rc = hvg_evtchn_wait(r->g, r->port, 20);
+		if (rc && rc != -ETIMEDOUT) {
+			say(act, false, "settling: %s", hvg_strerror(rc));
+			return rc;
+		}
+		if (get8(r->p, OFF_STATE) != ST_PARKED) {
+			set8(r->p, OFF_STATE, ST_PARKED);
+			quiet_since = now_ms();
+		}
+	}
+	set8(r->p, OFF_STATE, ST_IDLE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* Waits up to ms for the state to leave `from` (a paced request). */
+static int wait_leave(struct rg *r, uint8_t from, int ms)
+{
+	int64_t deadline = now_ms() + ms;
+
+	while (get8(r->p, OFF_STATE) == from) {
+		int64_t left = deadline - now_ms();
+		int rc;
+
+		if (left <= 0)
+			return 0;
+		rc = hvg_evtchn_wait(r->g, r->port, (int)left);
+		if (rc && rc != -ETIMEDOUT)
+			return rc;
+	}
+	return 0;
+}
+
+struct storm_count {
+	uint64_t notified; /* notifications sent */
+	uint64_t lies;	   /* requests whose size field lied */
+	uint64_t served;   /* answers seen: FINISH after a SUBMIT of ours */
+	uint64_t errors;   /* of those, not rc 0 at offset 8 (refusals, TPM
+			    * errors, answers spoilt before we looked) */
+};
+
+/* The main thread's storm: one state after another, each notified. */
+static int storm_loop(struct rg *r, int64_t end, struct storm_count *c)
+{
+	uint64_t seed = new_seed() * 0x9e3779b97f4a7c15u | 1;
+	uint8_t wrote = get8(r->p, OFF_STATE);
+
+	for (uint64_t i = 0;; i++) {
+		uint64_t x = next_rand(&seed);
+		uint8_t st = get8(r->p, OFF_STATE), next;
+		bool paced = false;
+		int rc;
+
+		if (st == ST_FINISH && wrote != ST_FINISH) {
+			c->served++;
+			if (get8(r->p, OFF_PAYLOAD + 6) ||
+			    get8(r->p, OFF_PAYLOAD + 7) ||
+			    get8(r->p, OFF_PAYLOAD + 8) ||
+			    get8(r->p, OFF_PAYLOAD + 9))
+				c->errors++;
+			wrote = ST_FINISH;
+		}
+		if ((i & 63) == 0) {
+			rc = drain(r);
+			if (rc)
+				return rc;
+			if (now_ms() >= end)
+				return 0;
+		}
+		switch (x % 16) {
+		case 6:
+			next = ST_CANCEL;
+			break;
+		case 7:
+			next = ST_IDLE;
+			break;
+		case 8:
+			next = ST_FINISH;
+			break;
+		case 9: /* 4..255: no such state */
+			next = (uint8_t)(4 + (x >> 8) % 252);
+			break;
+		case 10:
+		case 11:
+		case 12:
+			lying_request(r->p, x);
+			c->lies++;
+			paced = true;
+			next = ST_SUBMIT;
+			break;
+		case 13:
+		case 14:
+		case 15:
+			good_request(r->p);
+			next = ST_SUBMIT;
+			break;
+		default: /* whatever the mutator left in the header */
+			next = ST_SUBMIT;
+			break;
+		}
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		set8(r->p, OFF_STATE, next);
+		wrote = next;
+		rc = hvg_evtchn_send(r->g, r->port);
+		if (rc)
+			return rc;
+		c->notified++;
+		if (paced) {
+			rc = wait_leave(r, ST_SUBMIT, PACED_MS);
+			if (rc)
+				return rc;
+		}
+	}
+}
+
+static int act_storm(struct rg *r, const char *act, const char *arg)
+{
+	long ms = arg ? atol(arg) : 3000;
+	struct mutator m;
+	struct storm_count c = {0};
+	pthread_t th;
+	char why[128];
+	int rc;
+
+	if (ms <= 0 || ms > STORM_MS_MAX) {
+		say(act, false, "MS out of 1..%d", STORM_MS_MAX);
+		return -EINVAL;
+	}
+	if (!r->p) {
+		say(act, false, "not connected");
+		return -ENOTCONN;
+	}
+	memset(&m, 0, sizeof(m));
+	m.p = r->p;
+	m.seed = new_seed();
+	rc = pthread_create(&th, NULL, mutate, &m);
+	if (rc) {
+		say(act, false, "mutator thread: %s", strerror(rc));
+		return -rc;
+	}
+	rc = storm_loop(r, now_ms() + ms, &c);
+	__atomic_store_n(&m.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	if (rc) {
+		say(act, false, "after %llu notifications: %s",
+		    (unsigned long long)c.notified, hvg_strerror(rc));
+		return rc;
+	}
+	if (!c.served) {
+		say(act, false,
+		    "no answer in %ld ms and %llu notifications: the backend "
+		    "stopped serving",
+		    ms, (unsigned long long)c.notified);
+		return -ETIMEDOUT;
+	}
+	rc = settle(r, act);
+	if (rc)
+		return rc;
+	rc = random_round(r, 0, why, sizeof(why));
+	if (rc) {
+		say(act, false, "GetRandom after the storm: %s", why);
+		return rc;
+	}
+	say(act, true,
+	    "served %llu, errors %llu (%llu notifications, %llu lying size "
+	    "fields, %llu header and payload rewrites; then GetRandom %s)",
+	    (unsigned long long)c.served, (unsigned long long)c.errors,
+	    (unsigned long long)c.notified, (unsigned long long)c.lies,
+	    (unsigned long long)m.rounds, why);
+	return 0;
+}
+
+static int act_flood(struct rg *r, const char *act, const char *arg)
+{
+	unsigned n = arg ? (unsigned)atoi(arg) : 100, good = 0, spoilt = 0,
+		 unwaited = 0;
+	char why[128];
+	int rc = 0;
+
+	if (n == 0 || n > 1000000) {
+		say(act, false, "N out of 1..1000000");
+		return -EINVAL;
+	}
+	if (!r->p) {
+		say(act, false, "not connected");
+		return -ENOTCONN;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t len = 0, trc = 0;
+
+		rc = submit(r, get_random, sizeof(get_random),
+			    sizeof(get_random), 0, 0);
+		if (rc) {
+			say(act, false, "request %u: %s", i, hvg_strerror(rc));
+			return rc;
+		}
+		/* The next one at once: its SUBMIT may land before or after
+		 * the backend's FINISH of this one (then it is lost, or
+		 * the answer is spoilt by the next request's bytes). */
+		if (i % 3 == 1 && i + 1 < n) {
+			unwaited++;
+			continue;
+		}
+		rc = wait_finish(r, WAIT_MS);
+		if (rc) {
+			say(act, false, "request %u: no answer: %s", i,
+			    hvg_strerror(rc));
+			return rc;
+		}
+		if (random_answer_ok(r, OFF_PAYLOAD, &len, &trc))
+			good++;
+		else
+			spoilt++;
+	}
+	rc = settle(r, act);
+	if (rc)
+		return rc;
+	if (!good) {
+		say(act, false, "no well-formed answer in %u requests", n);
+		return -EPROTO;
+	}
+	rc = random_round(r, 0, why, sizeof(why));
+	if (rc) {
+		say(act, false, "GetRandom after the flood: %s", why);
+		return rc;
+	}
+	say(act, true,
+	    "%u requests, %u not waited for; %u answers well-formed, %u "
+	    "spoilt by the next request; then GetRandom %s",
+	    n, unwaited, good, spoilt, why);
+	return 0;
+}
+
+/* A child touching p[off] dies of SIGSEGV?  0 yes, -EFAULT it did not,
+ * -errno. */
+static int touch_faults(volatile uint8_t *p, long off)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct sigaction sa;
+
+		/* The default action: a sanitizer's handler would report
+		 * the fault and exit instead. */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGSEGV, &sa, NULL);
+		(void)p[off];
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV ? 0 : -EFAULT;
+}
+
+static int act_guard(const char *act)
+{
+	static const long offs[] = {-1, PAGE_BYTES};
+	struct hvg_page pg;
+	int rc = hvg_page_alloc(&pg);
+
+	if (rc) {
+		say(act, false, "page: %s", hvg_strerror(rc));
+		return rc;
+	}
+	for (size_t i = 0; i < 2 && !rc; i++) {
+		rc = touch_faults(pg.addr, offs[i]);
+		if (rc)
+			say(act, false, "byte %ld of the page: %s", offs[i],
+			    rc == -EFAULT ? "readable" : hvg_strerror(rc));
+	}
+	hvg_page_free(&pg);
+	if (!rc)
+		say(act, true, "bytes -1 and %u of a page fault", PAGE_BYTES);
+	return rc;
+}
+
 static int act_close(struct rg *r, const char *act)
 {
 	unsigned seen = 0;
@@ -677,6 +1227,12 @@ static int run(struct rg *r, const char *act)
 		return act_cancel(r, act);
 	if (IS("bench"))
 		return act_bench(r, act, arg);
+	if (IS("storm"))
+		return act_storm(r, act, arg);
+	if (IS("flood"))
+		return act_flood(r, act, arg);
+	if (IS("guard"))
+		return act_guard(act);
 	if (IS("close"))
 		return act_close(r, act);
 	if (IS("closechan"))
