@@ -35,6 +35,8 @@ struct xs_handle;
 #define VTPMD_SPIN_US_MAX     10000u /* a spin longer than this is a busy loop */
 #define VTPMD_SPIN_US_DEFAULT 30u    /* with more than one CPU online */
 #define VTPMD_UUID_LEN	      36u
+/* "vtpm:" + uuid + NUL: the resource name the policy knows it by. */
+#define VTPMD_RESOURCE_LEN (5u + VTPMD_UUID_LEN + 1u)
 
 struct vtpmd_cfg {
 	uint32_t frontend_id;
@@ -105,20 +107,31 @@ enum vtpmd_xb_state {
 };
 
 struct vtpmd_ring_stats {
-	uint64_t wakeups;   /* notifications consumed */
-	uint64_t requests;  /* commands answered by the TPM */
-	uint64_t refused;   /* malformed requests answered with an error */
-	uint64_t cancels;   /* CANCEL acknowledged while idle */
-	uint64_t spin_hits; /* requests found by spinning, not by a wakeup */
+	uint64_t wakeups;     /* notifications consumed */
+	uint64_t requests;    /* commands answered by the TPM */
+	uint64_t refused;     /* malformed requests answered with an error */
+	uint64_t cancels;     /* CANCEL acknowledged while idle */
+	uint64_t spin_hits;   /* requests found by spinning, not by a wakeup */
+	uint64_t spin_misses; /* spins that ended with nothing found */
 	uint64_t empty_wakeups; /* a wakeup that found nothing to do */
 };
 
 /* One connection to the frontend's page and channel. */
 struct vtpmd_ring {
 	bool connected;
+	/* plat_device_connect of "vtpm:UUID" succeeded for this connection:
+	 * disconnect must say plat_device_disconnect. */
+	bool dev_connected;
 	struct plat_map map; /* the page, read-write */
 	uint32_t gref, remote_port;
 	uint32_t local_port;
+	/* The spin budget (vtpmd_ring.c) is --spin-us >> spin_shift: 0 after
+	 * a spin that found a request, one more after every
+	 * VTPMD_SPIN_MISSES spins in a row that found nothing.  Zero at
+	 * connect: the full budget. */
+	unsigned spin_shift;
+	unsigned spin_streak; /* spins in a row that found nothing */
+	unsigned spin_probe;  /* spins since the last at the full budget */
 	struct vtpmd_ring_stats st;
 };
 

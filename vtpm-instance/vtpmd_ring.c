@@ -8,24 +8,58 @@
  * commands back to back (tpm2-tools, a boot measuring several things)
  * has its next SUBMIT seen without a sleep and a wakeup in between.
  *
- * No notification is lost: a notification is only ever consumed just
- * before the page is read, so whatever SUBMIT it announced is seen by
- * that read or by a later one.  A frontend has one request in flight at
- * a time and submits the next only after our FINISH, which we write after
- * that consume: so a consume never swallows the notice of a request we
- * have not yet read (a frontend that breaks the protocol can only lose
- * its own wakeups).  A request found by spinning may still have its
- * notification on the way; it then wakes us once more for nothing
- * (counted as an empty wakeup, and the page says FINISH, so nothing is
- * answered twice).
+ * The spin gives the CPU away (sched_yield) every few rounds: when the
+ * frontend shares our CPU it cannot write its next SUBMIT while we spin,
+ * and a pure spin would only burn the budget; on a CPU of our own the
+ * yield returns at once.
+ *
+ * Notifications are consumed only on the way to sleep, never per request:
+ * whatever the spin finds is served straight away, and the notifications
+ * that came with it stay counted in the channel until we are about to
+ * block.  Then, in this order: consume every pending notification, look
+ * at the state byte once more, and only if it still holds nothing for us
+ * go back to poll.  No wakeup is lost: a frontend has one request in
+ * flight and writes SUBMIT before it notifies, so a SUBMIT that the last
+ * look missed was written after it, and its notification arrives after
+ * the consume and wakes the poll.  (A frontend that breaks the protocol
+ * can only lose its own wakeups.)  The cost is the occasional wakeup for
+ * a request already served (counted as an empty wakeup; the page then
+ * says FINISH, so nothing is answered twice).
+ *
+ * The budget adapts, as KVM's halt polling does: a spin that finds a
+ * request restores the full --spin-us, and every VTPMD_SPIN_MISSES spins
+ * in a row that find nothing halve it, down to nothing.  Spins keep
+ * missing when the guest pauses between commands (the spin is then
+ * wasted CPU), and when it shares our CPU with other work: the
+ * scheduler (EEVDF) runs a task that has used more than its share only
+ * after the others, so a yield may not reach a frontend that itself just
+ * spun, and both sides then burn their whole budgets on every command
+ * (measured: round trips of ~90 us instead of ~5 us).  Blocking always
+ * lets the peer run.  Growth cannot be judged from how long we slept: a
+ * wakeup from another CPU costs more than the budget in a VM whose idle
+ * vCPU halts, so a request that came just after we gave up looks like a
+ * late one.  Instead one spin in VTPMD_SPIN_PROBE gets the full budget,
+ * and if it finds a request the full budget is back.
  */
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdatomic.h>
 
 #include "hypervisor/guest/hvguest.h"
 #include "vtpm-instance/vtpmd.h"
 
 #define VTPMD_RUN_BUDGET 64u /* requests served per wakeup at most */
+/* Spin rounds per sched_yield (with more than one CPU online). */
+#define VTPMD_YIELD_ROUNDS 8u
+/* The budget halves after this many spins in a row found nothing... */
+#define VTPMD_SPIN_MISSES 2u
+/* ...down to nothing... */
+#define VTPMD_SPIN_SHIFT_MAX 16u
+/* ...but one spin in this many still gets the full budget. */
+#define VTPMD_SPIN_PROBE 16u
+static_assert((VTPMD_SPIN_US_MAX >> VTPMD_SPIN_SHIFT_MAX) == 0,
+	      "the budget can shrink to nothing");
 
 static inline void cpu_relax(void)
 {
@@ -90,60 +124,101 @@ static int serve_one(struct vtpmd *d)
 	return 1;
 }
 
-/* Spins for the next SUBMIT or CANCEL.  1 found (its notification
- * consumed if it came), 0 none within the budget, -ENOTCONN. */
-static int spin_for_next(struct vtpmd *d)
+/* This spin's budget in microseconds (see top). */
+static uint32_t spin_budget(struct vtpmd *d)
 {
+	struct vtpmd_ring *r = &d->ring;
+
+	if (!r->spin_shift)
+		return d->cfg.spin_us;
+	if (++r->spin_probe >= VTPMD_SPIN_PROBE) {
+		r->spin_probe = 0;
+		return d->cfg.spin_us;
+	}
+	return d->cfg.spin_us >> r->spin_shift;
+}
+
+/* Spins up to the budget for the next SUBMIT or CANCEL, without
+ * consuming its notification (see top).  True if one came. */
+static bool spin_for_next(struct vtpmd *d)
+{
+	struct vtpmd_ring *r = &d->ring;
+	unsigned every = d->yield_spin ? 1 : VTPMD_YIELD_ROUNDS;
+	uint32_t budget = spin_budget(d);
 	uint64_t deadline;
 	unsigned i = 0;
 
-	if (!d->cfg.spin_us)
-		return 0;
-	deadline = vtpmd_now_us() + d->cfg.spin_us;
+	if (!budget)
+		return false;
+	deadline = vtpmd_now_us() + budget;
 	for (;;) {
-		uint8_t s = vtpm_ring_state(d->ring.map.addr);
+		uint8_t s = vtpm_ring_state(r->map.addr);
 
 		if (s == VTPM_RING_SUBMIT || s == VTPM_RING_CANCEL) {
-			/* Consume before reading the request (see top). */
-			int rc = plat_evtchn_pending(d->plat,
-						     d->ring.local_port);
-
-			if (rc < 0)
-				return rc;
-			d->ring.st.spin_hits++;
-			return 1;
+			r->st.spin_hits++;
+			r->spin_shift = 0;
+			r->spin_streak = 0;
+			return true;
 		}
 		/* The clock every 16 rounds: a vDSO call is not free. */
 		if ((++i & 15) == 0 && vtpmd_now_us() >= deadline)
-			return 0;
-		if (d->yield_spin)
+			break;
+		if (i % every == 0)
 			sched_yield();
 		else
 			cpu_relax();
 	}
+	r->st.spin_misses++;
+	if (++r->spin_streak >= VTPMD_SPIN_MISSES &&
+	    r->spin_shift < VTPMD_SPIN_SHIFT_MAX) {
+		r->spin_shift++;
+		r->spin_streak = 0;
+	}
+	return false;
 }
 
-int vtpmd_ring_run(struct vtpmd *d)
+/* Serves until the page holds nothing for us and the notifications are
+ * consumed, or the budget is spent.  `drained`: the caller has just
+ * consumed them (a wakeup), so the first empty look may end it. */
+static int run(struct vtpmd *d, bool drained)
 {
 	unsigned served = 0;
 	int rc;
 
 	for (;;) {
 		if (!serve_one(d)) {
-			if (!served)
-				d->ring.st.empty_wakeups++;
-			return 0;
+			if (drained) {
+				if (!served)
+					d->ring.st.empty_wakeups++;
+				return 0;
+			}
+			/* Going to sleep: consume, then look once more
+			 * before the poll (see top). */
+			rc = plat_evtchn_pending(d->plat, d->ring.local_port);
+			if (rc < 0)
+				return rc;
+			atomic_thread_fence(memory_order_seq_cst);
+			drained = true;
+			continue;
 		}
+		/* The next request's notification comes after this answer,
+		 * so after any consume so far: before sleeping, consume
+		 * again. */
+		drained = false;
 		/* A guest that submits back to back must not keep us from
 		 * XenStore and signals.  Stop before spinning: the next
-		 * request's notification is then still unconsumed, and the
-		 * poll returns at once. */
+		 * request's notification is then unconsumed, and the poll
+		 * returns at once. */
 		if (++served == VTPMD_RUN_BUDGET)
 			return 0;
-		rc = spin_for_next(d);
-		if (rc <= 0)
-			return rc;
+		/* Found or not, the look at the top of the loop decides. */
+		spin_for_next(d);
 	}
+}
+
+int vtpmd_ring_run(struct vtpmd *d)
+{
+	return run(d, false);
 }
 
 int vtpmd_ring_kick(struct vtpmd *d)
@@ -158,5 +233,6 @@ int vtpmd_ring_kick(struct vtpmd *d)
 	if (rc == 0)
 		return 0; /* woken for nothing: the fd was drained already */
 	d->ring.st.wakeups++;
-	return vtpmd_ring_run(d);
+	atomic_thread_fence(memory_order_seq_cst);
+	return run(d, true);
 }

@@ -6,22 +6,28 @@
  *   backend dir appears, frontend-id/frontend/uuid agree with argv
  *       -> feature-protocol-v2=1, InitWait (2), watch the frontend dir
  *   frontend Initialised (3) / Connected (4)
- *       -> map ring-ref RW, bind event-channel, ready=1, Connected (4);
- *          a failure -> `error` (with the errno), Closing (5)
+ *       -> map ring-ref RW, bind event-channel, tell the hypervisor the
+ *          resource vtpm:UUID is connected (resource_use), ready=1,
+ *          Connected (4); a failure -> `error` (with the errno), Closing (5)
  *   frontend Closing (5)          -> Closing (5)
  *   frontend Closed (6) or Initialising (1)
- *       -> unmap, unbind, InitWait (2): a new connection may follow
- *   the peer closed the channel   -> unmap, unbind, InitWait (2); then
+ *       -> disconnect, InitWait (2): a new connection may follow
+ *   the peer closed the channel   -> disconnect, InitWait (2); then
  *       connect only on the frontend's next Initialised (its nodes still
  *       describe the closed connection until it re-offers)
  *   frontend dir gone (or Unknown), or our backend dir removed
- *       -> unmap, unbind, remove the backend dir, power off, exit 0
+ *       -> disconnect, remove the backend dir, power off, exit 0
+ *   SIGTERM                       -> disconnect, Closed (6), exit 0
+ *
+ * "disconnect" undoes connect in reverse: the resource (so it no longer
+ * counts as in use), the channel, the page.
  *
  * Level-triggered: every watch event re-reads the nodes and acts on what
  * they say now, so coalesced or reordered events change nothing.  Every
  * value from the frontend's directory is the guest's and is parsed
  * strictly; identity comes from argv (XSA-175/178).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -137,6 +143,35 @@ bool vtpmd_xb_report_fatal(struct vtpmd *d, const char *msg)
 
 /* ------------------------------------------------------------ the ring */
 
+static_assert(VTPMD_RESOURCE_LEN <= HV_DEV_NAME_LEN,
+	      "vtpm:UUID fits a device request");
+
+/* The resource this vTPM is to the policy: "vtpm:" and the uuid from
+ * argv, lowercase (vtpmd_parse_uuid made it so). */
+static void resource_name(const struct vtpmd *d, char *out, size_t len)
+{
+	snprintf(out, len, "vtpm:%s", d->cfg.uuid);
+}
+
+/* Tells the hypervisor the resource is no longer in use by the
+ * frontend.  A frontend that died took its connections with it (-ESRCH,
+ * -ENOENT): nothing to say then. */
+static void device_disconnect(struct vtpmd *d)
+{
+	char res[VTPMD_RESOURCE_LEN];
+	int rc;
+
+	if (!d->ring.dev_connected)
+		return;
+	resource_name(d, res, sizeof(res));
+	rc = plat_device_disconnect(d->plat, d->cfg.frontend_id, PLAT_DEV_VTPM,
+				    res);
+	if (rc && rc != -ESRCH && rc != -ENOENT)
+		vtpmd_log("disconnecting resource %s from domain %u: %s", res,
+			  d->cfg.frontend_id, hvg_strerror(rc));
+	d->ring.dev_connected = false;
+}
+
 static void disconnect(struct vtpmd *d, const char *why)
 {
 	struct vtpmd_ring *r = &d->ring;
@@ -145,6 +180,8 @@ static void disconnect(struct vtpmd *d, const char *why)
 
 	if (!r->connected)
 		return;
+	/* The reverse of connect: the resource, the channel, the page. */
+	device_disconnect(d);
 	rc = plat_evtchn_unbind(d->plat, r->local_port);
 	/* A port the peer closed is unbound already. */
 	if (rc && rc != -EINVAL)
@@ -156,12 +193,13 @@ static void disconnect(struct vtpmd *d, const char *why)
 			  d->cfg.frontend_id, hvg_strerror(rc));
 	r->connected = false;
 	vtpmd_log("disconnected from domain %u (%s): %llu commands, %llu "
-		  "refused, %llu cancelled, %llu found spinning, %llu "
-		  "wakeups (%llu empty)",
+		  "refused, %llu cancelled, %llu found spinning (%llu spins "
+		  "found nothing), %llu wakeups (%llu empty)",
 		  d->cfg.frontend_id, why, (unsigned long long)s->requests,
 		  (unsigned long long)s->refused,
 		  (unsigned long long)s->cancels,
 		  (unsigned long long)s->spin_hits,
+		  (unsigned long long)s->spin_misses,
 		  (unsigned long long)s->wakeups,
 		  (unsigned long long)s->empty_wakeups);
 }
@@ -213,7 +251,7 @@ static void connect(struct vtpmd *d)
 	uint32_t g = d->cfg.frontend_id, gref, rport, local;
 	uint64_t t0 = vtpmd_now_us();
 	struct plat_map m;
-	char v2[8], s[sizeof(v2)];
+	char v2[8], s[sizeof(v2)], res[VTPMD_RESOURCE_LEN];
 	uint8_t st;
 	int rc;
 
@@ -240,8 +278,20 @@ static void connect(struct vtpmd *d)
 		fail(d, rc, "binding event-channel %u of domain %u", rport, g);
 		return;
 	}
+	/* The policy's resource_use: may this frontend use this vTPM (a
+	 * label given to vtpm:UUID after the guest was created is decided
+	 * here).  Denied like a refused map: undo, `error`, Closing. */
+	resource_name(d, res, sizeof(res));
+	rc = plat_device_connect(d->plat, g, PLAT_DEV_VTPM, res);
+	if (rc) {
+		plat_evtchn_unbind(d->plat, local);
+		plat_gnt_unmap(d->plat, &m);
+		fail(d, rc, "resource %s", res);
+		return;
+	}
 	memset(&d->ring, 0, sizeof(d->ring));
 	d->ring.connected = true;
+	d->ring.dev_connected = true;
 	d->ring.map = m;
 	d->ring.gref = gref;
 	d->ring.remote_port = rport;

@@ -6,8 +6,10 @@
 # Startup refused, hostile headers answered with error responses, CANCEL,
 # Closed -> InitWait -> reconnect, a bad ring-ref reported in `error`, a
 # closed event channel, the frontend directory removed (exit 0), a guest
-# crash, SIGTERM, a toolstack that disagrees with the command line and a
-# state directory the stub cannot use.
+# crash, SIGTERM, a toolstack that disagrees with the command line, a
+# state directory the stub cannot use, and the policy's resource_use at
+# connect (a vTPM labelled for someone else is refused, audited; an
+# unlabelled one connects and counts as in use until the frontend closes).
 source "$(dirname "$0")/../hypervisor/lib-hv.sh"
 
 VTPMD=$HVSEC_BIN/hvsec-vtpmd
@@ -55,13 +57,16 @@ trap 'hv_cleanup; rm -rf "$SD_BASE"' EXIT
 info_field() { ctl info "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 # stub NAME G STATE_DIR [ARGS]: a paused hvsec-vtpmd for frontend G,
-# device 0; its state directory handed to its uid; prints the domid.
+# device 0 (labelled $STUB_LABEL if set); its state directory handed to
+# its uid; prints the domid.
 stub() {
 	local name=$1 g=$2 dir=$3
 	shift 3
-	local out id uid
-	out=$(ctl create "$name" "$VTPMD" -p -- --frontend-id "$g" --devid 0 \
-		--state-dir "$dir" --uuid "$UUID" "$@") || { echo "$out" >&2; return 1; }
+	local out id uid lab=()
+	[ -n "${STUB_LABEL:-}" ] && lab=(-l "$STUB_LABEL")
+	out=$(ctl create "$name" "$VTPMD" ${lab[@]+"${lab[@]}"} -p -- \
+		--frontend-id "$g" --devid 0 --state-dir "$dir" --uuid "$UUID" \
+		"$@") || { echo "$out" >&2; return 1; }
 	id=$(sed -n 's/^domid //p' <<<"$out")
 	echo "$id" >"$TL_TMP/last_id"
 	uid=$(info_field "$id" uid)
@@ -287,5 +292,65 @@ if [ "$(id -u)" = 0 ]; then
 	expect "unusable state dir: stub fails with exit 1" 0 ' crashed .*exit=1 ' -- ctl info "$B"
 	ctl destroy "$B" >/dev/null
 fi
+
+# ------------------------------------------------------------ 7: resource_use
+# The vTPM is a resource of the policy, vtpm:UUID: at connect the backend
+# tells the hypervisor, whose resource_use decides (when the resource has
+# a label) whether the frontend may use it.  Under hv-test: frontend and
+# stub Red, the vTPM first labelled BlueDisk (Red may not use it).
+hv_stop
+"$POLC" compile --quiet "$HVSEC_SRC/tests/hypervisor/hv-test.xml" -o "$TL_TMP/hv-test.bin" &&
+	hv_start --policy "$TL_TMP/hv-test.bin"
+ok "hvsecd restarted with the hv-test policy" $? ""
+export XENSTORED_PATH=$RUN/xenstored
+STUB_LABEL=Red
+expect "vTPM resource labelled BlueDisk" 0 '^ok' -- ctl res-set "vtpm:$UUID" BlueDisk
+
+# libvtpmfront as the frontend: it reads the backend's `error` node when
+# the backend goes Closing instead of Connected.
+G=$(ctl create fe7 "$HVSEC_BIN/hvsec-tpmfront" -l Red -p -- --port 0 | sed -n 's/^domid //p')
+echo "$G" >"$TL_TMP/last_id"
+B=$(stub vtpm7 "$G" "$SD1")
+dirs "$G" "$B"
+ctl unpause "$B" >/dev/null
+be_state_is "labelled vTPM: InitWait" "$B" "$G" 2
+ctl unpause "$G" >/dev/null
+check "labelled for another: connect refused, error node names the resource" "$G" \
+	"tpmfront: connect failed: backend domain $B closed: resource vtpm:$UUID: EACCES"
+check "labelled for another: the stub said so" "$B" "error: resource vtpm:$UUID: EACCES"
+audit=$(ctl audit)
+grep '"resource_use"' <<<"$audit" | grep "vtpm:$UUID" | grep -q '"class":"vtpm"'
+ok "the refused connect is an audited resource_use denial" $? \
+	"$(grep resource_use <<<"$audit" | tail -n 3)"
+check "refused: back to InitWait when the frontend closed" "$B" "state Closing -> InitWait"
+expect "refused: no connection left" 0 'devices 0 of 0' -- ctl devices "$B"
+# tpmfront exits after a failed connect; its domain's directory goes.
+exited "refused: frontend gone, stub exits 0" "$B"
+ctl destroy "$G" >/dev/null
+ctl destroy "$B" >/dev/null
+
+expect "vTPM resource label removed" 0 '^ok' -- ctl res-rm "vtpm:$UUID"
+G=$(ctl create fe8 "$RING" -l Red -p -- connect random hold | sed -n 's/^domid //p')
+echo "$G" >"$TL_TMP/last_id"
+B=$(stub vtpm8 "$G" "$SD1")
+dirs "$G" "$B"
+ctl unpause "$B" >/dev/null
+be_state_is "unlabelled vTPM: InitWait" "$B" "$G" 2
+ctl unpause "$G" >/dev/null
+check "unlabelled vTPM: connects" "$G" "connect: ok backend $B"
+check "unlabelled vTPM: GetRandom" "$G" "random: ok rc 0x0"
+expect "the connection counts as a device in use" 0 "dev $B -> $G vtpm vtpm:$UUID label -" \
+	-- ctl devices "$B"
+expect "in use: labelling it for another is blocked" 1 'EBUSY' -- ctl res-set "vtpm:$UUID" BlueDisk
+# The frontend says Closed (dom0 writes it for the holding guest): the
+# backend disconnects, resource included.
+xs xenstore-write "/local/domain/$G/device/vtpm/0/state" 6
+be_state_is "frontend Closed: backend InitWait" "$B" "$G" 2
+expect "frontend Closed: the resource is released" 0 'devices 0 of 0' -- ctl devices "$B"
+expect "no longer in use: labelling it is allowed" 0 '^ok' -- ctl res-set "vtpm:$UUID" BlueDisk
+xs xenstore-rm "/local/domain/$G/device/vtpm/0"
+exited "resource_use: frontend dir removed, exit 0" "$B"
+ctl destroy "$G" >/dev/null
+unset STUB_LABEL
 
 hv_done

@@ -7,7 +7,9 @@
 # nvdefine/nvwrite/nvread.  Then: state survives a destroy and create of
 # the guest (NV kept, PCRs reset), dom0 reaches a guest's vTPM with
 # `hvsec tcti`, a guest whose label shares no type with its vTPM domain
-# cannot connect (audited denial), and destroy leaves nothing behind.
+# cannot connect (audited denial), a vTPM labelled for another tenant
+# after create is refused at connect (resource_use, audited) and connects
+# once unlabelled, and destroy leaves nothing behind.
 source "$(dirname "$0")/../tools/lib-ts.sh"
 TPMFRONT=$HVSEC_BIN/hvsec-tpmfront
 VTPMD=$HVSEC_BIN/hvsec-vtpmd
@@ -138,5 +140,25 @@ if wait_console lonely 'EACCES' 30; then ok "guest cannot connect (EACCES)" 0 ""
 expect "audited denial between the guest and its vTPM domain" 0 'DENY.*(grant|evtchn).*(Acme.*Initech|Initech.*Acme)' -- hv audit
 hv destroy lonely >/dev/null 2>&1
 
-expect "nothing left running" 0 '' -- bash -c "! $(printf '%q ' "$HVSEC" --run-dir "$RUN") list | grep -Eq 'tpm1|served|lonely'"
+# ---- resource_use at connect: the vTPM labelled for another tenant while
+# the guest is paused (create would have refused the label): the backend's
+# connect is refused and says why; without the label it connects.
+UUID2=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+guest_cfg "$T/g5.cfg" fenced Acme "backend=0,uuid=$UUID2" -
+expect "create a guest paused" 0 'Created domain fenced .*paused' -- hv create "$T/g5.cfg" --paused
+expect "label its vTPM for another tenant" 0 "vtpm:$UUID2 labelled GlobexDisk" \
+	-- hv label add GlobexDisk res "vtpm:$UUID2"
+hv unpause fenced >/dev/null 2>&1
+if wait_console fenced 'connect failed' 30; then ok "labelled vTPM: connect refused" 0 ""; else
+	ok "labelled vTPM: connect refused" 1 "$(hv console fenced | tail -n 10)"; fi
+console_ok fenced "the backend's error names the resource" "closed: resource vtpm:$UUID2: EACCES"
+expect "audited resource_use denial of the vTPM" 0 "DENY.*resource_use.*vtpm:$UUID2" -- hv audit
+hv destroy fenced >/dev/null 2>&1
+expect "remove the label" 0 'label removed' -- hv label rm res "vtpm:$UUID2"
+expect "create it again" 0 'Started domain fenced' -- hv create "$T/g5.cfg"
+if wait_console fenced 'tpmfront: ready' 30; then ok "unlabelled vTPM: connects" 0 ""; else
+	ok "unlabelled vTPM: connects" 1 "$(hv console fenced | tail -n 10)"; fi
+hv destroy fenced >/dev/null 2>&1
+
+expect "nothing left running" 0 '' -- bash -c "! $(printf '%q ' "$HVSEC" --run-dir "$RUN") list | grep -Eq 'tpm1|served|lonely|fenced'"
 tl_done

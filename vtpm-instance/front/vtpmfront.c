@@ -21,6 +21,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -65,6 +66,7 @@ static_assert(HV_PAGE_SIZE - RING_PAYLOAD == VTPMFRONT_MAX_PAYLOAD,
 #define PATH_LEN       160
 #define TXN_RETRIES    16    /* XenStore transaction retried on EAGAIN */
 #define SPIN_NS	       50000 /* spin on the state byte this long first */
+#define YIELD_ROUNDS   8     /* spin rounds per sched_yield */
 #define CLOSE_WAIT_MS  2000  /* close: backend's Closing, then its unmap */
 #define ERROR_TEXT_MAX 256   /* the backend's `error` node, as we keep it */
 #define WATCH_TOKEN    "vtpmfront"
@@ -147,6 +149,23 @@ static uint8_t ring_state(const struct vtpmfront *f)
 static void ring_set_state(struct vtpmfront *f, enum tpmif_state st)
 {
 	ring(f)[RING_STATE] = (uint8_t)st;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* Whether st is one of mask (bits of enum tpmif_state). */
+static bool state_in(uint8_t st, unsigned mask)
+{
+	return st < 8 && (mask & (1u << st));
 }
 
 /* The page is page-aligned, so the length word is aligned. */
@@ -302,29 +321,55 @@ static int wait_backend(struct vtpmfront *f, enum be_wait w, int64_t deadline,
 /* Waits for the state byte to be one of `mask` (bits of enum
  * tpmif_state): spinning first if asked and it can pay, then blocking on
  * the event channel.  0, -ETIMEDOUT, -ENOTCONN (the backend closed the
- * channel and left no answer), or the hypervisor's error. */
+ * channel and left no answer), or the hypervisor's error.
+ *
+ * Notifications are consumed only here, on the way to sleep: the
+ * backend's notices of answers we found by spinning pile up in the
+ * channel (it counts them as one) until then.  Before blocking: consume
+ * them all, look at the state once more, and only then wait.  No wakeup
+ * is lost: the backend writes the state before it notifies, so a state
+ * change the last look missed comes with a notification after the
+ * consume.  A wakeup may still be for an answer already taken; the loop
+ * then looks, finds nothing new and waits again. */
 static int wait_ring(struct vtpmfront *f, unsigned mask, bool spin,
 		     int64_t deadline, uint8_t *st)
 {
 	int rc;
 
-	/* A response often comes within microseconds: spinning saves two
-	 * context switches, but only while the backend runs on another CPU. */
+	/* A response often comes within microseconds: spinning saves the
+	 * sleep and the wakeup.  Every few rounds give the CPU away: a
+	 * backend that shares ours cannot answer while we spin, and on a
+	 * CPU of our own the yield returns at once. */
+	*st = ring_state(f);
+	if (state_in(*st, mask))
+		return 0;
 	if (spin && f->spin) {
 		int64_t end = now_ns() + SPIN_NS;
+		unsigned i = 0;
 
-		do {
+		for (;;) {
+			if (++i % YIELD_ROUNDS) {
+				cpu_relax();
+			} else {
+				sched_yield();
+				if (now_ns() >= end)
+					break;
+			}
 			*st = ring_state(f);
-			if (*st < 8 && (mask & (1u << *st)))
+			if (state_in(*st, mask))
 				return 0;
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
-		} while (now_ns() < end);
+		}
 	}
+	/* Going to sleep: consume what is pending, then look again. */
+	rc = hvg_evtchn_wait(f->g, f->port, 0);
+	if (rc == -ENOTCONN)
+		f->gone = true;
+	else if (rc && rc != -ETIMEDOUT)
+		return rc;
+	atomic_thread_fence(memory_order_seq_cst);
 	for (;;) {
 		*st = ring_state(f);
-		if (*st < 8 && (mask & (1u << *st)))
+		if (state_in(*st, mask))
 			return 0;
 		if (f->gone)
 			return -ENOTCONN;
@@ -670,12 +715,9 @@ int vtpmfront_transmit(struct vtpmfront *f, const uint8_t *cmd, size_t cmd_len,
 		cancel(f);
 	if (rc)
 		return rc;
-	/* A notification left from an earlier answer (we saw it by
-	 * spinning) must not end the wait for this one. */
-	if (hvg_evtchn_wait(f->g, f->port, 0) == -ENOTCONN) {
-		f->gone = true;
-		return -ENOTCONN;
-	}
+	/* Notifications left from earlier answers (we saw them by
+	 * spinning) are consumed by wait_ring before it blocks, never here:
+	 * a request found by spinning costs no system call of ours. */
 
 	memcpy((uint8_t *)f->page.addr + RING_PAYLOAD, cmd, cmd_len);
 	ring(f)[RING_LOCALITY] = locality;
