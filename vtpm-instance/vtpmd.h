@@ -71,6 +71,8 @@ void vtpmd_sanitize(const char *in, char *out, size_t out_len);
 
 /* One console line, "vtpmd: ..." (stdout is the domain's console). */
 void vtpmd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "EACCES (Permission denied)" for -EACCES (a static buffer). */
+const char *vtpmd_strerror(int err);
 
 /* What a guest can provoke is logged at most VTPMD_RL_BURST times per
  * VTPMD_RL_WINDOW_MS; the next window starts with how many were

@@ -7,9 +7,9 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
-#include "hypervisor/guest/hvguest.h"
 #include "vtpm-instance/vtpmd.h"
 
 uint64_t vtpmd_now_us(void)
@@ -27,7 +27,22 @@ static void vlog(const char *fmt, va_list ap)
 	char line[512];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	hvg_console("vtpmd: %s", line);
+	/* One write per line, flushed: the console is a log others read
+	 * while we run (and the same code runs in a dom0 on real Xen). */
+	printf("vtpmd: %s\n", line);
+	fflush(stdout);
+}
+
+/* "EACCES (Permission denied)": Linux errno values are Xen's for every
+ * errno a platform call returns, on both platforms. */
+const char *vtpmd_strerror(int err)
+{
+	static char buf[96];
+	int e = err < 0 ? -err : err;
+	const char *name = strerrorname_np(e);
+
+	snprintf(buf, sizeof(buf), "%s (%s)", name ? name : "E?", strerror(e));
+	return buf;
 }
 
 void vtpmd_log(const char *fmt, ...)

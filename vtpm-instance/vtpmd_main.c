@@ -19,7 +19,6 @@
 #include <unistd.h>
 #include <xenstore.h>
 
-#include "hypervisor/guest/hvguest.h"
 #include "vtpm-instance/vtpmd.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -156,7 +155,7 @@ static int loop(struct vtpmd *d, int sfd)
 			rc = plat_process(d->plat);
 			if (rc) {
 				vtpmd_log("hypercall channel: %s",
-					  hvg_strerror(rc));
+					  vtpmd_strerror(rc));
 				return EXIT_FAIL;
 			}
 		}
@@ -214,7 +213,7 @@ int main(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
-	d->xs = hvg_xs_open();
+	d->xs = xs_open(0);
 	if (!d->xs) {
 		vtpmd_log("XenStore ($XENSTORED_PATH): %s", strerror(errno));
 		goto out;
@@ -272,7 +271,7 @@ out:
 	if (store_open)
 		vtpm_store_close(&store);
 	if (d->xs)
-		hvg_xs_close(d->xs);
+		xs_close(d->xs);
 	plat_close(d->plat); /* unmaps and unbinds what is left */
 	if (sfd >= 0)
 		close(sfd);

@@ -46,7 +46,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 
-#include "hypervisor/guest/hvguest.h"
 #include "vtpm-instance/vtpmd.h"
 
 #define VTPMD_RUN_BUDGET 64u /* requests served per wakeup at most */
@@ -79,7 +78,7 @@ static void notify(struct vtpmd *d)
 	if (rc)
 		vtpmd_log_limited(&d->rl, "notifying domain %u on port %u: %s",
 				  d->cfg.frontend_id, d->ring.local_port,
-				  hvg_strerror(rc));
+				  vtpmd_strerror(rc));
 }
 
 /* Serves what the page holds now.  1 if it answered something (the

@@ -35,7 +35,6 @@
 #include <string.h>
 #include <xenstore.h>
 
-#include "hypervisor/guest/hvguest.h"
 #include "vtpm-instance/vtpmd.h"
 
 #define TOKEN_BE "vtpmd-be"
@@ -57,6 +56,33 @@ static const char *state_name(unsigned s)
 	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
+/* One node read into buf (NUL-terminated).  0 or -errno; -E2BIG when the
+ * value does not fit. */
+static int xs_get(struct xs_handle *xs, const char *path, char *buf,
+		  size_t len)
+{
+	unsigned int n = 0;
+	char *v = xs_read(xs, XBT_NULL, path, &n);
+
+	if (!v)
+		return -(errno ? errno : EIO);
+	if (n >= len) {
+		free(v);
+		return -E2BIG;
+	}
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	free(v);
+	return 0;
+}
+
+static int xs_put(struct xs_handle *xs, const char *path, const char *val)
+{
+	if (!xs_write(xs, XBT_NULL, path, val, (unsigned int)strlen(val)))
+		return -(errno ? errno : EIO);
+	return 0;
+}
+
 /* dir/key (or dir itself when key is NULL) into buf.  0 or -errno; -E2BIG
  * when the value does not fit buf. */
 static int get(struct vtpmd *d, const char *dir, const char *key, char *buf,
@@ -65,11 +91,11 @@ static int get(struct vtpmd *d, const char *dir, const char *key, char *buf,
 	char path[192];
 
 	if (!key)
-		return hvg_xs_read(d->xs, dir, buf, len);
+		return xs_get(d->xs, dir, buf, len);
 	if (snprintf(path, sizeof(path), "%s/%s", dir, key) >=
 	    (int)sizeof(path))
 		return -ENAMETOOLONG;
-	return hvg_xs_read(d->xs, path, buf, len);
+	return xs_get(d->xs, path, buf, len);
 }
 
 /* A node of our backend directory. */
@@ -79,9 +105,9 @@ static int put(struct vtpmd *d, const char *key, const char *val)
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", d->be_path, key);
-	rc = hvg_xs_write(d->xs, path, val);
+	rc = xs_put(d->xs, path, val);
 	if (rc)
-		vtpmd_log("writing %s: %s", path, hvg_strerror(rc));
+		vtpmd_log("writing %s: %s", path, vtpmd_strerror(rc));
 	return rc;
 }
 
@@ -111,7 +137,7 @@ static void fail(struct vtpmd *d, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snprintf(msg, sizeof(msg), "%s: %s", what, hvg_strerror(err));
+	snprintf(msg, sizeof(msg), "%s: %s", what, vtpmd_strerror(err));
 	vtpmd_log("error: %s", msg);
 	if (!put(d, "error", msg))
 		d->error_set = true;
@@ -143,7 +169,7 @@ bool vtpmd_xb_report_fatal(struct vtpmd *d, const char *msg)
 
 /* ------------------------------------------------------------ the ring */
 
-static_assert(VTPMD_RESOURCE_LEN <= HV_DEV_NAME_LEN,
+static_assert(VTPMD_RESOURCE_LEN <= PLAT_DEV_NAME_MAX,
 	      "vtpm:UUID fits a device request");
 
 /* The resource this vTPM is to the policy: "vtpm:" and the uuid from
@@ -168,7 +194,7 @@ static void device_disconnect(struct vtpmd *d)
 				    res);
 	if (rc && rc != -ESRCH && rc != -ENOENT)
 		vtpmd_log("disconnecting resource %s from domain %u: %s", res,
-			  d->cfg.frontend_id, hvg_strerror(rc));
+			  d->cfg.frontend_id, vtpmd_strerror(rc));
 	d->ring.dev_connected = false;
 }
 
@@ -186,11 +212,11 @@ static void disconnect(struct vtpmd *d, const char *why)
 	/* A port the peer closed is unbound already. */
 	if (rc && rc != -EINVAL)
 		vtpmd_log("unbinding port %u: %s", r->local_port,
-			  hvg_strerror(rc));
+			  vtpmd_strerror(rc));
 	rc = plat_gnt_unmap(d->plat, &r->map);
 	if (rc)
 		vtpmd_log("unmapping ring-ref %u of domain %u: %s", r->gref,
-			  d->cfg.frontend_id, hvg_strerror(rc));
+			  d->cfg.frontend_id, vtpmd_strerror(rc));
 	r->connected = false;
 	vtpmd_log("disconnected from domain %u (%s): %llu commands, %llu "
 		  "refused, %llu cancelled, %llu found spinning (%llu spins "
@@ -322,9 +348,22 @@ undo:
 
 static void finish(struct vtpmd *d, const char *why)
 {
+	char v[8];
+
 	disconnect(d, why);
+	/* Taken offline by a toolstack that removes our directory itself
+	 * once it sees Closed (libxl): say Closed, leave the directory. */
+	if (!get(d, d->be_path, "online", v, sizeof(v)) && !strcmp(v, "0")) {
+		if (d->state != XB_CLOSED)
+			set_state(d, XB_CLOSED, "online=0");
+		vtpmd_log("%s: device offline, powering off", why);
+		d->done = true;
+		if (!d->fatal)
+			d->exit_code = 0;
+		return;
+	}
 	if (!xs_rm(d->xs, XBT_NULL, d->be_path) && errno != ENOENT)
-		vtpmd_log("removing %s: %s", d->be_path, hvg_strerror(-errno));
+		vtpmd_log("removing %s: %s", d->be_path, vtpmd_strerror(-errno));
 	vtpmd_log("%s: backend directory removed, powering off", why);
 	d->done = true;
 	if (!d->fatal)
@@ -342,7 +381,7 @@ void vtpmd_xb_peer_closed(struct vtpmd *d, int err)
 			 d->cfg.frontend_id);
 	else
 		snprintf(why, sizeof(why), "event channel failed: %s",
-			 hvg_strerror(err));
+			 vtpmd_strerror(err));
 	d->await_initialised = true;
 	d->await_logged = false;
 	drop(d, why);
@@ -406,7 +445,7 @@ static int check_backend(struct vtpmd *d)
 	if (rc == -ENOENT || rc == -EACCES)
 		return d->be_seen ? -ENOENT : 0;
 	if (rc && rc != -E2BIG) {
-		vtpmd_log("reading %s: %s", d->be_path, hvg_strerror(rc));
+		vtpmd_log("reading %s: %s", d->be_path, vtpmd_strerror(rc));
 		return 0;
 	}
 	d->be_seen = true;
@@ -491,7 +530,7 @@ static void fe_update(struct vtpmd *d)
 		st = XB_UNKNOWN;
 	} else if (rc) {
 		vtpmd_log_limited(&d->rl, "frontend state of domain %u: %s",
-				  d->cfg.frontend_id, hvg_strerror(rc));
+				  d->cfg.frontend_id, vtpmd_strerror(rc));
 		return;
 	} else if (vtpmd_parse_u32(v, XB_RECONFIGURED, &st)) {
 		vtpmd_sanitize(v, s, sizeof(s));
@@ -545,6 +584,7 @@ static void fe_update(struct vtpmd *d)
 
 void vtpmd_xb_update(struct vtpmd *d)
 {
+	char v[8];
 	int rc = check_backend(d);
 
 	if (rc == -ENOENT) {
@@ -553,10 +593,24 @@ void vtpmd_xb_update(struct vtpmd *d)
 	}
 	if (rc <= 0)
 		return;
+	/* The toolstack takes the device away (libxl's destroy and detach
+	 * write online=0 with the frontend's removal, then wait for Closed
+	 * before removing our directory; "unable to remove device" is what
+	 * they log when our state node vanishes instead).  Our own toolstack
+	 * never writes online=0. */
+	if (!get(d, d->be_path, "online", v, sizeof(v)) && !strcmp(v, "0")) {
+		if (d->state != XB_CLOSED) {
+			drop(d, "device taken offline by the toolstack");
+			set_state(d, XB_CLOSED, "online=0");
+		}
+		if (!fe_dir_exists(d))
+			finish(d, "frontend directory gone");
+		return;
+	}
 	if (!d->fe_watched) {
 		if (!xs_watch(d->xs, d->fe_path, TOKEN_FE)) {
 			vtpmd_log("watching %s: %s", d->fe_path,
-				  hvg_strerror(-errno));
+				  vtpmd_strerror(-errno));
 			return;
 		}
 		d->fe_watched = true;
@@ -577,7 +631,7 @@ int vtpmd_xb_start(struct vtpmd *d, char *why, size_t why_len)
 		int e = errno ? errno : EIO;
 
 		snprintf(why, why_len, "watching %s: %s", d->be_path,
-			 hvg_strerror(-e));
+			 vtpmd_strerror(-e));
 		return -e;
 	}
 	return 0;

@@ -20,9 +20,6 @@ XEN_PLAT_LIBS := $(shell pkg-config --libs xenevtchn xengnttab 2>/dev/null || ec
 
 PLATXEN_SRC := hypervisor/plat/plat_xen.c hypervisor/plat/plat_xen_ports.c
 PLATXEN_OBJ := $(PLATXEN_SRC:%.c=$(OBJ)/%.o)
-# TRANSITIONAL: the six libhvguest helpers vtpmd_*.c still call
-# (plat_xen_hvg.c says which); goes when they call plat.h instead.
-PLATXEN_HVG_OBJ := $(OBJ)/hypervisor/plat/plat_xen_hvg.o
 XEN_VTPMD_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(wildcard vtpm-instance/vtpmd_*.c))
 BACKENDD_SRC := $(wildcard vtpm-instance/xen/backendd_*.c)
 BACKENDD_OBJ := $(BACKENDD_SRC:%.c=$(OBJ)/%.o)
@@ -38,7 +35,7 @@ $(LIB)/libplatxen.a: $(PLATXEN_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@; $(AR) rcs $@ $^
 
-$(BIN)/hvsec-vtpmd-xen: $(XEN_VTPMD_OBJ) $(PLATXEN_HVG_OBJ) $(LIB)/libvtpm.a $(LIB)/libplatxen.a
+$(BIN)/hvsec-vtpmd-xen: $(XEN_VTPMD_OBJ) $(LIB)/libvtpm.a $(LIB)/libplatxen.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XEN_PLAT_LIBS) $(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS)

@@ -61,6 +61,7 @@ int plat_gnt_unmap(struct plat *p, struct plat_map *m);
  * cls: PLAT_DEV_DISK, PLAT_DEV_VIF, PLAT_DEV_VTPM; resource canonical
  * ("vtpm:UUID" lowercase). */
 enum { PLAT_DEV_DISK = 1, PLAT_DEV_VIF = 2, PLAT_DEV_VTPM = 3 };
+#define PLAT_DEV_NAME_MAX 192u /* resource name, NUL included */
 int plat_device_connect(struct plat *p, uint32_t frontend, uint32_t cls,
 			const char *resource);
 int plat_device_disconnect(struct plat *p, uint32_t frontend, uint32_t cls,

@@ -12,6 +12,7 @@
  * Never cache a port's wait fd: libhvguest closes it when a notice says
  * the peer closed the channel, and that can happen inside any hypercall.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -209,6 +210,8 @@ int plat_process(struct plat *p)
 }
 
 /* ----------------------------------------------------------- devices */
+
+static_assert(PLAT_DEV_NAME_MAX == HV_DEV_NAME_LEN, "device name bound");
 
 int plat_device_connect(struct plat *p, uint32_t frontend, uint32_t cls,
 			const char *resource)

@@ -352,5 +352,31 @@ xs xenstore-rm "/local/domain/$G/device/vtpm/0"
 exited "resource_use: frontend dir removed, exit 0" "$B"
 ctl destroy "$G" >/dev/null
 unset STUB_LABEL
+ctl res-rm "vtpm:$UUID" >/dev/null
+
+# ------------------------------------------------------------ 8: libxl removal
+# libxl takes a device away by writing online=0 and state=5 with the
+# frontend's removal, waits for Closed and removes the backend directory
+# itself: the backend must say Closed and leave its directory alone.
+G=$(ctl create fe9 "$RING" -l Red -p -- connect random hold | sed -n 's/^domid //p')
+echo "$G" >"$TL_TMP/last_id"
+B=$(STUB_LABEL=Red stub vtpm9 "$G" "$SD1")
+dirs "$G" "$B"
+ctl unpause "$B" >/dev/null
+be_state_is "libxl removal: InitWait" "$B" "$G" 2
+ctl unpause "$G" >/dev/null
+check "libxl removal: connects" "$G" "random: ok rc 0x0"
+BE9=/local/domain/$B/backend/vtpm/$G/0
+# (libxl does both in one transaction; here online=0 comes first.)
+xs xenstore-write "$BE9/online" 0 "$BE9/state" 5
+xs xenstore-rm "/local/domain/$G/device/vtpm/0"
+exited "online=0: the backend powers off, exit 0" "$B"
+check "online=0: Closed, not removed" "$B" "state Connected -> Closed (online=0)"
+check "online=0: said why" "$B" "device offline, powering off"
+# Here the directory then goes with the stub domain's XenStore home; in a
+# dom0 backend it stays for libxl, so the backend must not remove it.
+expect "online=0: the backend did not remove its directory" 1 '' -- \
+	bash -c "$(printf '%q ' "$HVCTL" "$RUN") console $B | grep -q 'backend directory removed'"
+ctl destroy "$G" >/dev/null
 
 hv_done
