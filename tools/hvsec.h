@@ -348,6 +348,7 @@ int hvt_vtpm_records(struct hvt *t, uint32_t guest, struct hvt_vtpm_recs *out);
 /* After the guest is gone: stub domains, directories, state hand-back. */
 void hvt_vtpm_teardown(struct hvt *t, const struct hvt_vtpm_recs *recs);
 int hvt_cmd_tcti(struct hvt *t, const struct hvt_args *a);
+int hvt_cmd_devices(struct hvt *t, const struct hvt_args *a);
 
 /* The answer to a policy load/update or a relabel (hvt_update.c). */
 struct hvt_update {

@@ -144,6 +144,11 @@ const struct hvt_cmd hvt_cmds[] = {
 	 HVT_POS_MAX, hvt_cmd_list},
 	{"console", "NAME|ID", "Show a domain's console log.", NULL, o_console,
 	 false, 1, 1, hvt_cmd_console},
+	{"devices", "[NAME|ID]",
+	 "List the devices backends have connected (vTPMs, disks, vifs).",
+	 "Each connect ran resource_use; a labelled resource in use blocks\n"
+	 "policy updates and relabels that would forbid it.\n",
+	 NULL, true, 0, 1, hvt_cmd_devices},
 	{"tcti", "NAME|ID",
 	 "Print the TCTI string of a guest's vTPM served by hvsec-tpmfront.",
 	 "For tpm2-tools: TPM2TOOLS_TCTI=$(hvsec tcti NAME) tpm2_pcrread.\n"

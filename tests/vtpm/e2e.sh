@@ -128,6 +128,9 @@ expect "tpm2_getrandom from dom0 via mssim" 0 '' -- timeout 30 env TPM2TOOLS_TCT
 STCTI=$(hv tcti served --swtpm)
 expect "tpm2_pcrread from dom0 via swtpm" 0 'sha256' -- timeout 30 env TPM2TOOLS_TCTI="$STCTI" tpm2_pcrread sha256:0
 expect "tcti of a guest without tpmfront" 1 'not serving its vTPM' -- hv tcti served-vtpm0
+expect "devices: the vTPM connection" 0 'served-vtpm0 \([0-9]+\) +served \([0-9]+\) +vtpm +vtpm:[0-9a-f-]{36} +-' -- hv devices served
+json_ok "devices --json" hv devices --json
+expect "devices --json fields" 0 '"backend_name":"served-vtpm0".*"class":"vtpm".*"label":null' -- hv devices --json
 STUBDIR=$(ls -d "$HVSEC_VTPM_DIR"/*-* 2>/dev/null | grep -v "$UUID" | head -n 1)
 expect "destroy the serving guest" 0 'destroyed' -- hv destroy served
 ok "ephemeral state removed with it" "$( [ -z "$STUBDIR" ] || [ ! -e "$STUBDIR" ]; echo $?)" "$STUBDIR remains"
