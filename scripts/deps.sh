@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# deps.sh [build|test|bench|fuzz|demo|xen|all]: makes sure the Debian packages hvsec
-# needs are installed, installing the missing ones when run as root on
-# Debian/Ubuntu.  Fast when nothing is missing (one dpkg-query).
+# deps.sh [build|test|bench|fuzz|demo|xen|all]: makes sure the Debian
+# packages hvsec needs are installed, installing the missing ones when run
+# as root on Debian/Ubuntu.  Fast when nothing is missing (one dpkg-query).
 set -euo pipefail
 group=${1:-build}
 

@@ -52,7 +52,7 @@ watchdog=$!
 # sets rc and secs.
 run_demo() {
 	local t0=$SECONDS
-	HVSEC_DEMO_DIR=$1 HVSEC_BUILD=$HVSEC_BUILD timeout 120 bash "$DEMO_SH" </dev/null >"$2" 2>&1
+	HVSEC_CA=$T/ca.pem HVSEC_DEMO_DIR=$1 HVSEC_BUILD=$HVSEC_BUILD timeout 120 bash "$DEMO_SH" </dev/null >"$2" 2>&1
 	rc=$?
 	secs=$((SECONDS - t0))
 }

@@ -12,6 +12,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 HVSEC=$HVSEC_BIN/hvsec
+# vTPMs manufactured by tests are certified by a CA of the test's own, not
+# the host's (/var/lib/hvsec/ca.pem).
+export HVSEC_CA=${HVSEC_CA:-$TL_TMP/ca.pem}
 HVSECD=$HVSEC_BIN/hvsecd
 POLC=$HVSEC_BIN/hvsec-polc
 TESTGUEST=$HVSEC_BIN/hvsec-testguest
