@@ -63,6 +63,7 @@ struct hvt {
 	struct hv_ctl_client *client; /* NULL until the first call */
 	uint32_t last_op;	      /* of the last call, for messages */
 	struct hv_ctl_resp *resp;
+	bool verbose; /* the command's --verbose, where it has one */
 };
 
 /* ------------------------------------------------------------ options */
@@ -348,6 +349,52 @@ int hvt_vtpm_records(struct hvt *t, uint32_t guest, struct hvt_vtpm_recs *out);
 /* After the guest is gone: stub domains, directories, state hand-back. */
 void hvt_vtpm_teardown(struct hvt *t, const struct hvt_vtpm_recs *recs);
 int hvt_cmd_tcti(struct hvt *t, const struct hvt_args *a);
+/* Attestation of a guest's vTPM (hvt_attest.c, docs/measured-boot.md §6). */
+int hvt_cmd_vtpm_attest(struct hvt *t, const struct hvt_args *a);
+int hvt_cmd_vtpm_golden(struct hvt *t, const struct hvt_args *a);
+
+/* Before a vTPM's stub runs (hvt_manufacture.c; docs/vtpm.md). */
+#define HVT_CA_DEFAULT "/var/lib/hvsec/ca.pem" /* as root; $HVSEC_CA */
+#define HVT_BOOT_LOG   "boot-log" /* in the state directory */
+struct mgr_ca;
+/* The host's vTPM CA file: $HVSEC_CA, else (root) HVT_CA_DEFAULT, else
+ * beside the run dir. */
+void hvt_ca_path(const struct hvt *t, char *out, size_t len);
+/* Loads the CA, making it (0600) on first use.  0 or an exit status
+ * (reported). */
+int hvt_ca_open(const struct hvt *t, struct mgr_ca **ca, bool *created);
+struct hvt_manufactured {
+	bool made;	 /* the directory had no state: a TPM was made */
+	bool ca_created; /* ... and the CA with it */
+	uint64_t us;	 /* how long making it took (CA load included) */
+};
+/* A directory with no TPM state gets a new TPM 2.0 with both EKs at
+ * their persistent handles, their certificates (issued by the CA) at the
+ * TCG NV indices and the platform hierarchy closed, committed as one
+ * durable store.  A directory with state is left alone.  0 or an exit
+ * status (reported). */
+int hvt_vtpm_manufacture(const struct hvt *t, const char *dir,
+			 struct hvt_manufactured *out);
+/* The measured-boot event log of a guest (hvsec layout, four banks). */
+struct hvt_boot_log {
+	uint8_t *buf; /* malloc'd */
+	size_t len;
+	char sha256[65]; /* of buf, lowercase hex */
+	char *b64;	 /* buf in base64 (no line breaks), malloc'd */
+	size_t b64_len;
+};
+/* XenStore values are bounded: the log goes in chunks of this many
+ * base64 characters (device/vtpm/N/event-log/0, 1, ...). */
+#define HVT_EVLOG_CHUNK 2048u
+/* Measures the config's kernel, ramdisk and extra.  0 or an exit status
+ * (reported). */
+int hvt_boot_log_build(const struct xlcfg *c, struct hvt_boot_log *out);
+void hvt_boot_log_free(struct hvt_boot_log *l);
+void hvt_boot_log_remove(const char *dir);
+/* DIR/boot-log, root's, 0644, replacing one there.  0 or -errno. */
+int hvt_boot_log_write(const char *dir, const struct hvt_boot_log *l);
+/* hvsec vtpm ... (cmd_vtpm.c) */
+int hvt_cmd_vtpm_ca(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_devices(struct hvt *t, const struct hvt_args *a);
 
 /* The answer to a policy load/update or a relabel (hvt_update.c). */

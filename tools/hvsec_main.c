@@ -39,10 +39,33 @@ static const struct hvt_opt o_label_add[] = {
 static const struct hvt_opt o_create[] = {
 	{"paused", 'p', NULL, "leave the domain paused (hvsec unpause NAME)"},
 	{"quiet", 'q', NULL, "print nothing on success"},
+	{"verbose", 'v', NULL,
+	 "also say what was done for each vTPM (manufacture time)"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_vtpm_ca[] = {
+	{"out", 'o', "FILE", "write it to FILE instead of stdout"},
 	{NULL, 0, NULL, NULL},
 };
 static const struct hvt_opt o_tcti[] = {
 	{"swtpm", 0, NULL, "the swtpm protocol's TCTI instead of mssim"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_vtpm_golden[] = {
+	{"out", 'o', "FILE", "write them to FILE instead of stdout"},
+	{"devid", 0, "N", "the guest's vTPM device number (default 0)"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_vtpm_attest[] = {
+	{"golden", 'g', "FILE", "the golden values to compare with (required)"},
+	{"ca", 0, "FILE",
+	 "the CA certificate EKs chain to (default: the host's, as "
+	 "vtpm ca)"},
+	{"save", 0, "DIR",
+	 "write ak.pub quote.msg quote.sig quote.pcrs nonce.hex for "
+	 "tpm2_checkquote"},
+	{"ek", 0, "rsa|ecc", "which EK (default: RSA, else ECC)"},
+	{"devid", 0, "N", "the guest's vTPM device number (default 0)"},
 	{NULL, 0, NULL, NULL},
 };
 static const struct hvt_opt o_relabel[] = {
@@ -154,6 +177,30 @@ const struct hvt_cmd hvt_cmds[] = {
 	 "For tpm2-tools: TPM2TOOLS_TCTI=$(hvsec tcti NAME) tpm2_pcrread.\n"
 	 "Exit 1 when the guest does not serve its vTPM.\n",
 	 o_tcti, false, 1, 1, hvt_cmd_tcti},
+	{"vtpm ca", NULL,
+	 "Print the CA certificate that issues the vTPMs' EK certificates.",
+	 "PEM.  Every vTPM's EK certificates (NV 0x01c00002 RSA, 0x01c0000a\n"
+	 "ECC) chain to it: openssl verify -CAfile ca.pem ek.pem.  The CA\n"
+	 "(key and certificate, 0600) is $HVSEC_CA, else /var/lib/hvsec/ca.pem\n"
+	 "as root, made on first use.\n",
+	 o_vtpm_ca, false, 0, 0, hvt_cmd_vtpm_ca},
+	{"vtpm golden", "NAME|ID",
+	 "Print the golden values of a guest's measured boot.",
+	 "From the event log the toolstack published for the guest's vTPM:\n"
+	 "kernel, initrd and command line digests and PCRs 8/9 as the log\n"
+	 "replays.  Take them from a known-good boot (docs/measured-boot.md\n"
+	 "section 5).  Exit 1 when the guest has no valid log.\n",
+	 o_vtpm_golden, false, 1, 1, hvt_cmd_vtpm_golden},
+	{"vtpm attest", "NAME|ID --golden FILE",
+	 "Attest a guest's vTPM: EK certificate, AK, quote, log, golden.",
+	 "Through the guest's hvsec-tpmfront: checks the EK certificate\n"
+	 "against the CA, binds a fresh AK to the EK (MakeCredential /\n"
+	 "ActivateCredential), quotes PCRs 0-9 over a fresh nonce, replays\n"
+	 "the published event log against the quote and compares kernel,\n"
+	 "initrd, command line and PCRs with FILE (hvsec vtpm golden).\n"
+	 "One line per check.  Exit 0 when all hold, 1 when one fails, 3\n"
+	 "when the vTPM cannot be reached.\n",
+	 o_vtpm_attest, true, 1, 1, hvt_cmd_vtpm_attest},
 	{"audit", NULL, "Show the audit records of access decisions.",
 	 "With --json: one JSON object per line (JSON Lines).\n", o_audit, true,
 	 0, 0, hvt_cmd_audit},
@@ -373,6 +420,7 @@ int main(int argc, char **argv)
 	rc = hvt_opt_parse(&t, cmd, argc - i - used, argv + i + used, &a);
 	if (rc >= 0)
 		return rc;
+	t.verbose = hvt_opt(&a, "verbose") != NULL;
 	if (t.json && !cmd->json) {
 		hvt_err("%s: --json is not available here", cmd->name);
 		return HVT_USAGE;

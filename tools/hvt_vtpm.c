@@ -4,11 +4,15 @@
  * both XenStore directories, and taking them down again (docs/vtpm.md).
  *
  * At create, for each `vtpm = [...]` line of a guest created paused:
- *   - backend=0 (or none, libxl's default): a stub domain NAME-vtpmN runs
- *     hvsec-vtpmd with the guest's label (or backend_label=), created
- *     paused; its state directory is handed to its uid; both XenStore
- *     directories and the toolstack's own record under /libxl are written
- *     in one transaction; the stub is unpaused and must reach InitWait.
+ *   - backend=0 (or none, libxl's default): a state directory with no
+ *     TPM yet is manufactured (EKs, certificates: hvt_manufacture.c); a
+ *     stub domain NAME-vtpmN runs hvsec-vtpmd with the guest's label (or
+ *     backend_label=), created paused; its state directory is handed to
+ *     its uid; the guest's measured-boot log goes in as boot-log (root's);
+ *     both XenStore directories, the log for the guest and verifiers
+ *     (device/vtpm/N/event-log/) and the toolstack's own record under
+ *     /libxl are written in one transaction; the stub is unpaused, extends
+ *     the log into its TPM and must reach InitWait.
  *   - backend=NAME: an existing domain serves it (Xen's vTPM stub domain
  *     started by the operator); only the directories are written.
  * At destroy the guest goes first (its XenStore home with it, so the
@@ -365,7 +369,48 @@ struct vtpm_plan {
 	char uuid[37];
 	char stub_name[HV_NAME_LEN];
 	char dir[PATH_MAX - 64];
+	struct hvt_manufactured mf;
+	const struct hvt_boot_log *log; /* NULL: none published */
 };
+
+/* The measured-boot log for the guest and verifiers (docs/vtpm.md):
+ * event-log/{size,sha256,0,1,...}, base64 in chunks since XenStore values
+ * are bounded.  dom0's, readable by the guest and its backend, so the
+ * guest (which owns the directory above) cannot rewrite it. */
+static bool put_event_log(struct xs_handle *xs, xs_transaction_t tx,
+			  const char *fe, uint32_t g, uint32_t b,
+			  const struct hvt_boot_log *l)
+{
+	struct xs_permissions p[3] = {
+		{.id = 0, .perms = XS_PERM_NONE},
+		{.id = g, .perms = XS_PERM_READ},
+		{.id = b, .perms = XS_PERM_READ},
+	};
+	unsigned np = b == g || b == 0 ? 2 : 3;
+	char dir[160], path[192];
+	bool ok;
+
+	snprintf(dir, sizeof(dir), "%s/event-log", fe);
+	ok = xs_put(xs, tx, dir, "size", "%zu", l->len) &&
+	     xs_put(xs, tx, dir, "sha256", "%s", l->sha256) &&
+	     xs_set_permissions(xs, tx, dir, p, np);
+	ok = ok && xs_set_permissions(xs, tx, strcat(strcpy(path, dir), "/size"),
+				      p, np);
+	ok = ok && xs_set_permissions(xs, tx,
+				      strcat(strcpy(path, dir), "/sha256"), p,
+				      np);
+	for (size_t off = 0, i = 0; ok && off < l->b64_len;
+	     off += HVT_EVLOG_CHUNK, i++) {
+		size_t n = l->b64_len - off < HVT_EVLOG_CHUNK
+				   ? l->b64_len - off
+				   : HVT_EVLOG_CHUNK;
+
+		snprintf(path, sizeof(path), "%s/%zu", dir, i);
+		ok = xs_write(xs, tx, path, l->b64 + off, (unsigned)n) &&
+		     xs_set_permissions(xs, tx, path, p, np);
+	}
+	return ok;
+}
 
 /* Writes both directories and the toolstack's record, in one transaction
  * (retried when another writer raced us). */
@@ -385,7 +430,9 @@ static int write_dirs(struct xs_handle *xs, uint32_t g, const struct vtpm_plan *
 		     xs_put(xs, tx, fe, "backend-id", "%u", p->be_domid) &&
 		     xs_put(xs, tx, fe, "handle", "%u", p->devid) &&
 		     xs_put(xs, tx, fe, "state", "1") &&
-		     xs_own(xs, tx, fe, g, p->be_domid);
+		     xs_own(xs, tx, fe, g, p->be_domid) &&
+		     (!p->log ||
+		      put_event_log(xs, tx, fe, g, p->be_domid, p->log));
 		ok = ok && xs_put(xs, tx, be, "frontend", "%s", fe) &&
 		     xs_put(xs, tx, be, "frontend-id", "%u", g) &&
 		     xs_put(xs, tx, be, "handle", "%u", p->devid) &&
@@ -401,6 +448,11 @@ static int write_dirs(struct xs_handle *xs, uint32_t g, const struct vtpm_plan *
 		     xs_put(xs, tx, lx, "stub", "%u", p->stub ? 1u : 0u) &&
 		     xs_put(xs, tx, lx, "ephemeral", "%u", p->ephemeral ? 1u : 0u) &&
 		     xs_put(xs, tx, lx, "state-dir", "%s", p->stub ? p->dir : "") &&
+		     (!p->mf.made ||
+		      xs_put(xs, tx, lx, "provision-us", "%llu",
+			     (unsigned long long)p->mf.us)) &&
+		     (!p->log || xs_put(xs, tx, lx, "boot-log-sha256", "%s",
+					p->log->sha256)) &&
 		     xs_own(xs, tx, lx, 0, 0);
 		if (!ok) {
 			int e = errno;
@@ -418,7 +470,8 @@ static int write_dirs(struct xs_handle *xs, uint32_t g, const struct vtpm_plan *
 }
 
 static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
-		     size_t i, const struct hv_ctl_domain_info *g)
+		     size_t i, const struct hv_ctl_domain_info *g,
+		     const struct hvt_boot_log *log)
 {
 	const struct xlcfg_vtpm *v = &c->vtpms[i];
 	struct vtpm_plan p;
@@ -460,6 +513,17 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 			strerror(-rc));
 		return HVT_DAEMON;
 	}
+	/* A new instance gets its TPM, EKs and certificates now, as root,
+	 * before its uid may touch the directory. */
+	rc = hvt_vtpm_manufacture(t, p.dir, &p.mf);
+	if (rc)
+		goto fail_dir;
+	if (t->verbose && p.mf.made)
+		fprintf(stderr,
+			"hvsec: vTPM %u (%s): manufactured with EKs and "
+			"certificates in %.1f ms\n",
+			p.devid, p.uuid, (double)p.mf.us / 1000.0);
+	hvt_boot_log_remove(p.dir);
 	snprintf(p.stub_name, sizeof(p.stub_name), "%.50s-vtpm%u", g->name,
 		 p.devid);
 	snprintf(fid, sizeof(fid), "%u", g->domid);
@@ -488,6 +552,16 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 			goto fail_stub;
 		}
 	}
+	/* What the stub extends into its TPM before the guest can
+	 * connect; root's, read by the stub. */
+	rc = hvt_boot_log_write(p.dir, log);
+	if (rc) {
+		hvt_err("vTPM %u: writing %s/%s: %s", p.devid, p.dir,
+			HVT_BOOT_LOG, strerror(-rc));
+		rc = HVT_DAEMON;
+		goto fail_stub;
+	}
+	p.log = log;
 	rc = write_dirs(xs, g->domid, &p);
 	if (rc) {
 		hvt_err("vTPM %u: XenStore: %s", p.devid, strerror(-rc));
@@ -522,17 +596,28 @@ fail_dir:
 int hvt_vtpm_setup(struct hvt *t, const struct xlcfg *c,
 		   const struct hv_ctl_domain_info *g)
 {
+	struct hvt_boot_log log;
 	struct xs_handle *xs;
 	int rc = 0;
 
 	if (!c->n_vtpms)
 		return 0;
+	/* Measured once, as the guest is loaded: the same log for each of
+	 * its vTPMs (docs/measured-boot.md). */
+	rc = hvt_boot_log_build(c, &log);
+	if (rc) {
+		hvt_boot_log_free(&log);
+		return rc;
+	}
 	xs = xs_connect(t);
-	if (!xs)
+	if (!xs) {
+		hvt_boot_log_free(&log);
 		return HVT_DAEMON;
+	}
 	for (size_t i = 0; i < c->n_vtpms && !rc; i++)
-		rc = setup_one(t, xs, c, i, g);
+		rc = setup_one(t, xs, c, i, g, &log);
 	xs_close(xs);
+	hvt_boot_log_free(&log);
 	return rc;
 }
 

@@ -42,10 +42,10 @@ $(LIB)/libvtpmfront.a: $(VTPMFRONT_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@; $(AR) rcs $@ $^
 
-$(BIN)/hvsec-vtpmd: $(VTPMD_OBJ) $(LIB)/libvtpm.a $(LIB)/libplatsim.a $(LIB)/libhvguest.a
+$(BIN)/hvsec-vtpmd: $(VTPMD_OBJ) $(LIB)/libmgr.a $(LIB)/libvtpm.a $(LIB)/libplatsim.a $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS) $(CRYPTO_LIBS)
 
 $(BIN)/hvsec-tpmfront: $(TPMFRONT_OBJ) $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)

@@ -10,6 +10,8 @@
  *                   §2.2): InitWait, connect, Closing, reconnect, exit
  *   vtpmd_ring.c    the request loop on the shared page: fetch, TPM,
  *                   respond, notify, then spin a little for the next one
+ *   vtpmd_mboot.c   measured boot: the toolstack's event log extended
+ *                   into the TPM after power-on, before InitWait
  *   vtpmd_main.c    set-up, the poll loop, signals, power-off
  *
  * Single-threaded (libxenstore's reader thread aside, which touches none
@@ -199,5 +201,15 @@ int vtpmd_ring_kick(struct vtpmd *d);
 /* Serves what the page holds, without consuming a notification (right
  * after connecting).  0 or -errno as above. */
 int vtpmd_ring_run(struct vtpmd *d);
+
+/* vtpmd_mboot.c */
+/* Extends every event of STATE_DIR/boot-log (the toolstack's measured-
+ * boot log, docs/measured-boot.md) into the TPM just powered on: read
+ * bounded, parsed strictly, required to cover every allocated PCR bank,
+ * each TPM2_PCR_Extend checked.  1: no log (nothing measured); 0: done,
+ * *events extends made; -errno with why: the log is refused or the TPM
+ * failed (the guest must not be served). */
+int vtpmd_measure_boot(const char *state_dir, unsigned *events, char *why,
+		       size_t why_len);
 
 #endif /* HVSEC_VTPMD_H */

@@ -253,6 +253,27 @@ int main(int argc, char **argv)
 	vtpmd_log("TPM %s powered on (state in %s); domain %u, platform %s",
 		  d->cfg.tpm12 ? "1.2" : "2.0", d->cfg.state_dir, d->self,
 		  plat_name());
+	/* Before InitWait (written from the loop): the guest finds its
+	 * boot measured when it first connects. */
+	if (!d->cfg.tpm12) {
+		unsigned events = 0;
+
+		rc = vtpmd_measure_boot(d->cfg.state_dir, &events, why,
+					sizeof(why));
+		if (rc < 0) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "measured boot: %s", why);
+			vtpmd_log("%s", msg);
+			if (vtpmd_xb_report_fatal(d, msg))
+				status = loop(d, sfd);
+			goto out;
+		}
+		if (rc == 0)
+			vtpmd_log("measured boot: %u events of boot-log "
+				  "extended",
+				  events);
+	}
 
 	status = loop(d, sfd);
 out:
