@@ -89,7 +89,17 @@ stop_daemon() {
 	say "${DIM}hvsecd (pid $HV_PID) stopped, and its guests with it.${R}"
 	HV_PID=
 }
-trap stop_daemon EXIT
+# What the guests must reach under their own uids (the demo directory
+# may sit under one only root can enter): their scripts and the vTPMs'
+# state, fresh for every run and removed at the end.
+GUEST_TMP=$(mktemp -d /tmp/hvsec-demo.XXXXXX) || { echo "demo: mktemp failed" >&2; exit 1; }
+chmod 0755 "$GUEST_TMP"
+export HVSEC_VTPM_DIR=$GUEST_TMP/vtpm
+demo_exit() {
+	stop_daemon
+	rm -rf "$GUEST_TMP"
+}
+trap demo_exit EXIT
 trap 'printf "\n%sdemo: interrupted%s\n" "$RED" "$R"; exit 130' INT TERM HUP
 
 # ------------------------------------------------------------ step kinds
@@ -381,10 +391,8 @@ say "starts a stub domain (hvsec-vtpmd, libtpms) with the guest's label, and the
 say "two talk over the Xen tpmif ring: a granted page and an event channel, both"
 say "mediated by the STE hooks like any other sharing. Inside the guest,"
 say "hvsec-tpmfront serves it to unmodified tpm2-tools."
-# The script the guest runs: in a directory its uid can read (the demo
-# directory may sit under one only root can enter).
-GSCRIPT_DIR=$(mktemp -d /tmp/hvsec-demo-guest.XXXXXX) || die "mktemp failed"
-chmod 0755 "$GSCRIPT_DIR"
+# The script the guest runs, where its uid can read it.
+GSCRIPT_DIR=$GUEST_TMP
 cat >"$GSCRIPT_DIR/tpm-tour.sh" <<'GUEST_EOF'
 set -e
 echo "random: $(tpm2_getrandom 8 --hex)"
@@ -414,7 +422,6 @@ hv 0 'Started domain acme-tpm' create "$D/acme-tpm.cfg"
 info list --label
 why "tpm2-tools inside the guest: random bytes, a PCR extended and read, an EK and an AK, a quote checked."
 console acme-tpm 'verified|exec exited'
-rm -rf "$GSCRIPT_DIR"
 grep -q 'quote over PCR 16 verified' <<<"$(timeout 10 "$HVSEC" --timeout 5 console acme-tpm 2>&1)" ||
 	unexpected "the quote was not verified inside the guest"
 why "The backend's side: the ring connected, requests served (its console)."
@@ -422,7 +429,44 @@ console acme-tpm-vtpm0 'Connected'
 why "Destroy the guest: its vTPM stub domain goes with it (no uuid: its state too)."
 hv 0 'acme-tpm \(id=[0-9]+\) destroyed' destroy acme-tpm
 
-title "9. What the hypervisor counted"
+title "9. Measured boot and attestation"
+say "hvsec create measured the guest's kernel (its program), initrd and command"
+say "line into its vTPM before it ran, and published the event log in XenStore."
+say "A verifier takes golden values from a known-good boot, then attests: the EK"
+say "certificate chains to this host's CA, a fresh AK is bound to the EK, a quote"
+say "over a fresh nonce matches the replayed log, and the log matches the golden."
+attest_cfg() { # NAME EXTRA
+	{
+		printf '# %s: a guest serving its vTPM (docs/measured-boot.md)\n' "$1"
+		printf 'name = "%s"\n' "$1"
+		printf 'kernel = "%s"\n' "$TPMFRONT"
+		printf 'extra = "%s"\n' "$2"
+		printf 'memory = 32\n'
+		printf "vtpm = ['backend=0,uuid=6a1c0e52-93f4-4d7b-8e21-0c5d9b7f4a10']\n"
+	} >"$DEMO/acme-db.cfg" || die "cannot write $DEMO/acme-db.cfg"
+	timeout 30 "$HVSEC" --timeout 20 label add Acme dom "$D/acme-db.cfg" >/dev/null 2>&1 ||
+		die "hvsec label add Acme dom $D/acme-db.cfg failed"
+}
+attest_cfg acme-db "--timeout-ms 10000"
+why "Boot Acme's database guest; it serves its vTPM to dom0 (hvsec tcti)."
+hv 0 'Started domain acme-db' create "$D/acme-db.cfg"
+console acme-db 'tpmfront: ready'
+why "Golden values from this known-good boot."
+hv 0 'written to' vtpm golden acme-db --out "$D/acme-db.golden"
+out "" "$(grep -E '^(kernel sha256|initrd|cmdline|pcr [89] sha256)' "$DEMO/acme-db.golden")"
+say "  ${DIM}(and the same for the sha1, sha384 and sha512 banks)${R}"
+why "Attest it: every check holds."
+hv 0 '' vtpm attest acme-db --golden "$D/acme-db.golden"
+why "Someone reboots it with another command line (a debug option, say)."
+hv 0 'acme-db \(id=[0-9]+\) destroyed' destroy acme-db
+attest_cfg acme-db "--timeout-ms 10000 --devid 0"
+hv 0 'Started domain acme-db' create "$D/acme-db.cfg"
+console acme-db 'tpmfront: ready'
+why "Attest again against the same golden values: refused, naming what changed."
+hv 1 'cmdline' vtpm attest acme-db --golden "$D/acme-db.golden"
+hv 0 'acme-db \(id=[0-9]+\) destroyed' destroy acme-db
+
+title "10. What the hypervisor counted"
 why "Per-hook decisions, denials and cache hits since hvsecd started."
 info stats
 
@@ -443,7 +487,8 @@ ${B}What next${R}
   - The toolstack, command by command: docs/toolstack.md
   - Write your own policy: docs/policy-guide.md; labs: docs/labs/README.md
   - Virtual TPMs: docs/vtpm.md; from dom0: TPM2TOOLS_TCTI=\$(hvsec tcti NAME)
-  - Coming in a later issue: the vTPM manager (vtpm-manager/): sealed state,
-    EK certificates, measured boot and attestation (\`hvsec vtpm ...\`).
+  - Measured boot and attestation: docs/measured-boot.md
+  - Coming in a later issue: the vTPM manager daemon (vtpm-manager/): sealed,
+    rollback-proof state, migration.
 EOF
 [ "$bad" -eq 0 ]
