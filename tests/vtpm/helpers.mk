@@ -6,12 +6,17 @@
 #                                    and hostile.sh (two threads: -pthread)
 #   $(BUILD)/tests/vtpm/unit_vtpmd   unit tests of the daemon's parsers and
 #                                    rate limit (vtpmd_args.c, vtpmd_log.c)
+#   $(BUILD)/tests/vtpm/crashtpm     a TPM on the file store that acknowledges
+#                                    NV writes, and its checker: the instance
+#                                    half of crash.sh (kill -9 consistency)
 #
-# Neither is named test_*.c: module.mk's rule for those links libvtpm and
-# libvtpmfront, not the daemon's own objects.
+# None is named test_*.c: module.mk's rule for those links libvtpm and
+# libvtpmfront, not the daemon's own objects, and runs them as unit tests
+# (crashtpm is a program that crash.sh kills, not a test).
 VTPM_RINGGUEST := $(BUILD)/tests/vtpm/ringguest
 VTPMD_UNIT := $(BUILD)/tests/vtpm/unit_vtpmd
 VTPMD_UNIT_OBJ := $(OBJ)/vtpm-instance/vtpmd_args.o $(OBJ)/vtpm-instance/vtpmd_log.o
+VTPM_CRASHTPM := $(BUILD)/tests/vtpm/crashtpm
 
 $(VTPM_RINGGUEST): tests/vtpm/ringguest.c $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)
@@ -26,5 +31,11 @@ $(VTPMD_UNIT): tests/vtpm/unit_vtpmd.c $(OBJ)/tests/harness.o $(VTPMD_UNIT_OBJ) 
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/harness.o \
 		$(VTPMD_UNIT_OBJ) $(LIB)/libhvguest.a $(XENSTORE_LIBS)
 
-all: $(VTPM_RINGGUEST)
+$(VTPM_CRASHTPM): tests/vtpm/crashtpm.c $(LIB)/libvtpm.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB)/libvtpm.a \
+		$(TPMS_LIBS) $(TSS2_MU_LIBS)
+
+all: $(VTPM_RINGGUEST) $(VTPM_CRASHTPM)
 MODULE_TEST_BIN += $(VTPMD_UNIT)
