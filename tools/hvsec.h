@@ -395,6 +395,70 @@ void hvt_boot_log_remove(const char *dir);
 int hvt_boot_log_write(const char *dir, const struct hvt_boot_log *l);
 /* hvsec vtpm ... (cmd_vtpm.c) */
 int hvt_cmd_vtpm_ca(struct hvt *t, const struct hvt_args *a);
+int hvt_cmd_vtpm_list(struct hvt *t, const struct hvt_args *a);
+int hvt_cmd_vtpm_show(struct hvt *t, const struct hvt_args *a);
+int hvt_cmd_vtpm_reset(struct hvt *t, const struct hvt_args *a);
+int hvt_cmd_vtpm_delete(struct hvt *t, const struct hvt_args *a);
+int hvt_cmd_vtpm_audit(struct hvt *t, const struct hvt_args *a);
+
+/* Every vTPM instance of the host, as the state directories, the
+ * toolstack's /libxl records and hvsecd's domains tell it
+ * (hvt_vtpm_admin.c; docs/toolstack.md "vTPM administration").  Read
+ * only: no TPM is powered on, no store locked. */
+#define HVT_VTPM_AUDIT_LOG "audit.log" /* in the state base, JSON Lines */
+struct hvt_ek_cert {
+	bool present;
+	char key[16]; /* "RSA-2048", "ECC P-256" */
+	char subject[256], issuer[256];
+	char serial[80]; /* hex */
+	char not_before[24], not_after[24]; /* 2026-01-02T03:04:05Z */
+	char spki_sha256[65]; /* of the DER SubjectPublicKeyInfo */
+};
+struct hvt_vinst {
+	char uuid[37];
+	bool has_dir; /* a state directory (dir) */
+	char dir[HVT_PATH_MAX - 64];
+	/* From the files (has_dir). */
+	bool has_permall, has_volatile;
+	bool state_valid; /* permall's header, length and CRC hold */
+	uint64_t permall_size;
+	int64_t mtime;		  /* newest state file, 0: none */
+	struct hvt_ek_cert ek[2]; /* [0] RSA, [1] ECC, found in permall */
+	/* From a /libxl record (recorded): the guest using it. */
+	bool recorded, stub, ephemeral;
+	bool guest_exists, stub_live;
+	uint32_t guest, stub_id;
+	unsigned devid;
+	char guest_name[HV_NAME_LEN], stub_name[HV_NAME_LEN];
+	uint64_t provision_us; /* 0: not recorded (not made by this boot) */
+	char boot_log_sha256[65];
+};
+struct hvt_vinsts {
+	struct hvt_vinst *v; /* malloc'd */
+	size_t n;
+	bool daemon; /* the records were read: in-use is known */
+};
+/* 0, or an exit status (reported) when hvsecd or XenStore could not be
+ * reached: *out then holds the directories only (daemon false). */
+int hvt_vtpm_instances(struct hvt *t, struct hvt_vinsts *out);
+void hvt_vinsts_free(struct hvt_vinsts *vs);
+bool hvt_vinst_in_use(const struct hvt_vinst *v);
+/* "running", "ephemeral-running", "stored", "empty", "missing". */
+const char *hvt_vinst_state(const struct hvt_vinst *v);
+/* The directory instances live in (as create puts them there). */
+void hvt_vtpm_state_base(const struct hvt *t, char *out, size_t len);
+bool hvt_uuid_valid(const char *s);
+/* The EK certificates kept in DIR/permall (read only).  0, or -errno
+ * (-ENOENT: no state). */
+int hvt_ek_certs_from_state(const char *dir, struct hvt_ek_cert ek[2],
+			    bool *state_valid);
+/* STATE_BASE/HVT_VTPM_AUDIT_LOG. */
+void hvt_vtpm_audit_path(const struct hvt *t, char *out, size_t len);
+/* Appends one JSON line {time, op, uuid, guest, result, detail, uid} to
+ * the vTPM audit log (0600).  uuid and guest may be NULL.  0 or -errno
+ * (warned). */
+int hvt_vtpm_audit(const struct hvt *t, const char *op, const char *uuid,
+		   const char *guest, const char *result, const char *detail);
 int hvt_cmd_devices(struct hvt *t, const struct hvt_args *a);
 
 /* The answer to a policy load/update or a relabel (hvt_update.c). */

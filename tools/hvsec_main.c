@@ -68,6 +68,20 @@ static const struct hvt_opt o_vtpm_attest[] = {
 	{"devid", 0, "N", "the guest's vTPM device number (default 0)"},
 	{NULL, 0, NULL, NULL},
 };
+static const struct hvt_opt o_vtpm_show[] = {
+	{"devid", 0, "N", "for a guest: only its vTPM device N"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_vtpm_delete[] = {
+	{"yes", 'y', NULL, "do not ask (required when not on a terminal)"},
+	{"force", 'f', NULL,
+	 "also when the directory holds files that are not vTPM state"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_vtpm_audit[] = {
+	{"lines", 'n', "N", "only the last N records"},
+	{NULL, 0, NULL, NULL},
+};
 static const struct hvt_opt o_relabel[] = {
 	{"dry-run", 'n', NULL, "only say whether the relabel would pass"},
 	{NULL, 0, NULL, NULL},
@@ -201,6 +215,37 @@ const struct hvt_cmd hvt_cmds[] = {
 	 "One line per check.  Exit 0 when all hold, 1 when one fails, 3\n"
 	 "when the vTPM cannot be reached.\n",
 	 o_vtpm_attest, true, 1, 1, hvt_cmd_vtpm_attest},
+	{"vtpm list", NULL, "List every vTPM instance of the host.",
+	 "From the state directories ($HVSEC_VTPM_DIR, else\n"
+	 "/var/lib/hvsec/vtpm as root), the toolstack's /libxl records and\n"
+	 "hvsecd's domains: state (running for a guest via its stub domain,\n"
+	 "ephemeral-running, stored, empty), permall size and time, the EK\n"
+	 "certificates found in the state, when the TPM was provisioned.\n"
+	 "Read only: no TPM is powered on.  Exit 3 (with the directories)\n"
+	 "when hvsecd cannot say which guests use them.\n",
+	 NULL, true, 0, 0, hvt_cmd_vtpm_list},
+	{"vtpm show", "UUID|GUEST",
+	 "Show one vTPM instance (or a guest's) with its EK certificates.",
+	 "Subject, issuer, serial, validity and the SHA-256 of each EK's\n"
+	 "public key (DER SubjectPublicKeyInfo), read from the instance's\n"
+	 "state files without starting its TPM.\n",
+	 o_vtpm_show, true, 1, 1, hvt_cmd_vtpm_show},
+	{"vtpm reset", "UUID|GUEST",
+	 "Clear a stored vTPM's volatile state (a running one: refused).",
+	 "A running guest's vTPM resets with the guest: destroy and create\n"
+	 "it (PCRs start from zero, NV and EKs are kept).  Exit 1 when the\n"
+	 "vTPM is in use.  Audited.\n",
+	 o_vtpm_show, false, 1, 1, hvt_cmd_vtpm_reset},
+	{"vtpm delete", "UUID",
+	 "Delete an unused vTPM's state, and its EK identity, for good.",
+	 "Refused (exit 1, naming the guest) while a guest uses it or a TPM\n"
+	 "runs on its state.  Asks on a terminal; --yes otherwise.  Audited.\n",
+	 o_vtpm_delete, false, 1, 1, hvt_cmd_vtpm_delete},
+	{"vtpm audit", NULL, "Show the log of vTPM administration.",
+	 "One record per reset or delete, done, refused or failed: time, op,\n"
+	 "uuid, guest, result, detail.  --json: JSON Lines as stored\n"
+	 "(STATE_BASE/audit.log).\n",
+	 o_vtpm_audit, true, 0, 0, hvt_cmd_vtpm_audit},
 	{"audit", NULL, "Show the audit records of access decisions.",
 	 "With --json: one JSON object per line (JSON Lines).\n", o_audit, true,
 	 0, 0, hvt_cmd_audit},

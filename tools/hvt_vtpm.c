@@ -117,20 +117,6 @@ static bool xs_own(struct xs_handle *xs, xs_transaction_t tx, const char *dir,
 
 /* ------------------------------------------------------------ state dirs */
 
-/* Where instance directories live: $HVSEC_VTPM_DIR, else (root) a place
- * that persists across daemon runs, else (one uid) beside the run dir. */
-static void state_base(struct hvt *t, char *out, size_t len)
-{
-	const char *env = getenv("HVSEC_VTPM_DIR");
-
-	if (env && env[0] == '/')
-		snprintf(out, len, "%s", env);
-	else if (geteuid() == 0)
-		snprintf(out, len, "%s", HVT_VTPM_DIR_DEFAULT);
-	else
-		snprintf(out, len, "%s/vtpm", t->run_dir);
-}
-
 /* A stub domain runs under a uid of its own: it must be able to walk to
  * its directory.  Names the first ancestor it could not pass. */
 static int check_reachable(const char *base, char *bad, size_t bad_len)
@@ -223,7 +209,7 @@ static int state_dir(struct hvt *t, const char *uuid, char *out, size_t len)
 	char base[PATH_MAX - 64], bad[PATH_MAX + 16];
 	int rc;
 
-	state_base(t, base, sizeof(base));
+	hvt_vtpm_state_base(t, base, sizeof(base));
 	/* The parents of the default, as a package would make them. */
 	if (!getenv("HVSEC_VTPM_DIR") && geteuid() == 0)
 		mkdir("/var/lib/hvsec", 0755);
