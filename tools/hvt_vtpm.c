@@ -355,6 +355,7 @@ struct vtpm_plan {
 	char uuid[37];
 	char stub_name[HV_NAME_LEN];
 	char dir[PATH_MAX - 64];
+	const char *guest; /* the guest's name, for /libxl and the audit log */
 	struct hvt_manufactured mf;
 	const struct hvt_boot_log *log; /* NULL: none published */
 };
@@ -431,12 +432,14 @@ static int write_dirs(struct xs_handle *xs, uint32_t g, const struct vtpm_plan *
 		     xs_put(xs, tx, lx, "backend-id", "%u", p->be_domid) &&
 		     xs_put(xs, tx, lx, "frontend", "%s", fe) &&
 		     xs_put(xs, tx, lx, "uuid", "%s", p->uuid) &&
+		     xs_put(xs, tx, lx, "guest-name", "%s", p->guest) &&
 		     xs_put(xs, tx, lx, "stub", "%u", p->stub ? 1u : 0u) &&
-		     xs_put(xs, tx, lx, "ephemeral", "%u", p->ephemeral ? 1u : 0u) &&
-		     xs_put(xs, tx, lx, "state-dir", "%s", p->stub ? p->dir : "") &&
-		     (!p->mf.made ||
-		      xs_put(xs, tx, lx, "provision-us", "%llu",
-			     (unsigned long long)p->mf.us)) &&
+		     xs_put(xs, tx, lx, "ephemeral", "%u",
+			    p->ephemeral ? 1u : 0u) &&
+		     xs_put(xs, tx, lx, "state-dir", "%s",
+			    p->stub ? p->dir : "") &&
+		     (!p->mf.made || xs_put(xs, tx, lx, "provision-us", "%llu",
+					    (unsigned long long)p->mf.us)) &&
 		     (!p->log || xs_put(xs, tx, lx, "boot-log-sha256", "%s",
 					p->log->sha256)) &&
 		     xs_own(xs, tx, lx, 0, 0);
@@ -455,6 +458,27 @@ static int write_dirs(struct xs_handle *xs, uint32_t g, const struct vtpm_plan *
 	return -EAGAIN;
 }
 
+/* The audit record of a vTPM set up (result "ok") or not ("failed", why
+ * naming the step).  The detail says which domain serves it and whether
+ * its TPM was manufactured now or is a kept one. */
+static void audit_create(struct hvt *t, const struct vtpm_plan *p,
+			 const char *result, const char *why)
+{
+	char detail[256];
+
+	if (why)
+		snprintf(detail, sizeof(detail), "vTPM %u: %s", p->devid, why);
+	else if (!p->stub)
+		snprintf(detail, sizeof(detail), "vTPM %u: backend domain %u",
+			 p->devid, p->be_domid);
+	else
+		snprintf(detail, sizeof(detail), "vTPM %u: stub %s (%u), %s%s",
+			 p->devid, p->stub_name, p->be_domid,
+			 p->mf.made ? "manufactured now" : "existing state",
+			 p->ephemeral ? ", ephemeral" : "");
+	hvt_vtpm_audit(t, "create", p->uuid, p->guest, result, detail);
+}
+
 static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 		     size_t i, const struct hv_ctl_domain_info *g,
 		     const struct hvt_boot_log *log)
@@ -462,12 +486,14 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	const struct xlcfg_vtpm *v = &c->vtpms[i];
 	struct vtpm_plan p;
 	struct hv_ctl_domain_info stub;
-	char fid[16], dev[16], be[128], err[512];
+	char fid[16], dev[16], be[128], err[512], why[640];
 	const char *label;
 	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.devid = (unsigned)i;
+	p.guest = g->name;
+	why[0] = '\0';
 	p.stub = !v->backend || !strcmp(v->backend, "0");
 	p.ephemeral = !v->uuid;
 	if (v->uuid)
@@ -482,14 +508,22 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 		if (rc) {
 			hvt_err("%s:%u: vtpm: backend domain %s is not running",
 				c->path, v->line, v->backend);
+			snprintf(why, sizeof(why),
+				 "backend domain %s is not running",
+				 v->backend);
+			audit_create(t, &p, "failed", why);
 			return rc;
 		}
 		p.be_domid = bi.domid;
 		rc = write_dirs(xs, g->domid, &p);
 		if (rc) {
 			hvt_err("vTPM %u: XenStore: %s", p.devid, strerror(-rc));
+			snprintf(why, sizeof(why), "XenStore: %s",
+				 strerror(-rc));
+			audit_create(t, &p, "failed", why);
 			return HVT_DAEMON;
 		}
+		audit_create(t, &p, "ok", NULL);
 		return 0;
 	}
 
@@ -497,13 +531,18 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	if (rc) {
 		hvt_err("vTPM %u: state directory for %s: %s", p.devid, p.uuid,
 			strerror(-rc));
+		snprintf(why, sizeof(why), "state directory: %s",
+			 strerror(-rc));
+		audit_create(t, &p, "failed", why);
 		return HVT_DAEMON;
 	}
 	/* A new instance gets its TPM, EKs and certificates now, as root,
 	 * before its uid may touch the directory. */
 	rc = hvt_vtpm_manufacture(t, p.dir, &p.mf);
-	if (rc)
+	if (rc) {
+		snprintf(why, sizeof(why), "manufacturing its TPM failed");
 		goto fail_dir;
+	}
 	if (t->verbose && p.mf.made)
 		fprintf(stderr,
 			"hvsec: vTPM %u (%s): manufactured with EKs and "
@@ -520,13 +559,18 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	if (strlen(label) >= HV_NAME_LEN) {
 		hvt_err("%s:%u: vtpm: backend_label longer than %u", c->path,
 			v->line, HV_NAME_LEN - 1);
+		snprintf(why, sizeof(why), "backend_label longer than %u",
+			 HV_NAME_LEN - 1);
 		rc = HVT_USAGE;
 		goto fail_dir;
 	}
 	rc = create_stub(t, p.stub_name, label, args,
 			 (uint32_t)(sizeof(args) / sizeof(args[0])), &stub);
-	if (rc)
+	if (rc) {
+		snprintf(why, sizeof(why), "creating stub domain %s failed",
+			 p.stub_name);
 		goto fail_dir;
+	}
 	p.be_domid = stub.domid;
 	/* The directory belongs to the instance's uid while it runs. */
 	if (stub.uid && geteuid() == 0) {
@@ -534,6 +578,9 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 		if (rc) {
 			hvt_err("vTPM %u: giving %s to uid %u: %s", p.devid,
 				p.dir, stub.uid, strerror(-rc));
+			snprintf(why, sizeof(why),
+				 "giving its state to uid %u: %s", stub.uid,
+				 strerror(-rc));
 			rc = HVT_DAEMON;
 			goto fail_stub;
 		}
@@ -544,6 +591,8 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	if (rc) {
 		hvt_err("vTPM %u: writing %s/%s: %s", p.devid, p.dir,
 			HVT_BOOT_LOG, strerror(-rc));
+		snprintf(why, sizeof(why), "writing %s: %s", HVT_BOOT_LOG,
+			 strerror(-rc));
 		rc = HVT_DAEMON;
 		goto fail_stub;
 	}
@@ -551,12 +600,15 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	rc = write_dirs(xs, g->domid, &p);
 	if (rc) {
 		hvt_err("vTPM %u: XenStore: %s", p.devid, strerror(-rc));
+		snprintf(why, sizeof(why), "XenStore: %s", strerror(-rc));
 		rc = HVT_DAEMON;
 		goto fail_stub;
 	}
 	rc = domid_call(t, HV_CTL_DOMAIN_UNPAUSE, stub.domid);
 	if (rc) {
 		rc = hvt_fail(t, "unpause vTPM stub domain", rc);
+		snprintf(why, sizeof(why), "unpausing stub domain %s failed",
+			 p.stub_name);
 		goto fail_stub;
 	}
 	snprintf(be, sizeof(be), "/local/domain/%u/backend/vtpm/%u/%u",
@@ -567,16 +619,35 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 		hvt_err("vTPM %u (%s, id=%u) did not start: %s (its console: "
 			"hvsec console %s)",
 			p.devid, p.stub_name, stub.domid, err, p.stub_name);
+		snprintf(why, sizeof(why), "stub %s did not start: %s",
+			 p.stub_name, err);
 		rc = HVT_DAEMON;
 		goto fail_stub;
 	}
+	audit_create(t, &p, "ok", NULL);
 	return 0;
 fail_stub:
 	domid_call(t, HV_CTL_DOMAIN_DESTROY, stub.domid);
 fail_dir:
 	if (p.ephemeral)
 		remove_dir(p.dir);
+	audit_create(t, &p, "failed", why);
 	return rc;
+}
+
+/* A failure before any vTPM was started: one record for each (the uuid
+ * configured, or none for an ephemeral one). */
+static void audit_all_failed(struct hvt *t, const struct xlcfg *c,
+			     const struct hv_ctl_domain_info *g,
+			     const char *why)
+{
+	char detail[128];
+
+	for (size_t i = 0; i < c->n_vtpms; i++) {
+		snprintf(detail, sizeof(detail), "vTPM %zu: %s", i, why);
+		hvt_vtpm_audit(t, "create", c->vtpms[i].uuid, g->name, "failed",
+			       detail);
+	}
 }
 
 int hvt_vtpm_setup(struct hvt *t, const struct xlcfg *c,
@@ -593,11 +664,13 @@ int hvt_vtpm_setup(struct hvt *t, const struct xlcfg *c,
 	rc = hvt_boot_log_build(c, &log);
 	if (rc) {
 		hvt_boot_log_free(&log);
+		audit_all_failed(t, c, g, "measuring the boot failed");
 		return rc;
 	}
 	xs = xs_connect(t);
 	if (!xs) {
 		hvt_boot_log_free(&log);
+		audit_all_failed(t, c, g, "XenStore unreachable");
 		return HVT_DAEMON;
 	}
 	for (size_t i = 0; i < c->n_vtpms && !rc; i++)
@@ -675,36 +748,70 @@ int hvt_vtpm_records(struct hvt *t, uint32_t g, struct hvt_vtpm_recs *out)
 	return 0;
 }
 
+/* Destroys the stub serving r once it stopped by itself (or the time is
+ * up), then removes ephemeral state or hands kept state back to root;
+ * says which in detail. */
+static void stop_stub(struct hvt *t, uint32_t guest,
+		      const struct hvt_vtpm_rec *r, char *detail, size_t len)
+{
+	bool state = r->dir[0] == '/';
+
+	/* The backend sees its frontend gone and powers off. */
+	for (int w = 0; w < VTPM_STOP_MS && !domain_gone(t, r->be_domid);
+	     w += 20)
+		sleep_ms(20);
+	domid_call(t, HV_CTL_DOMAIN_DESTROY, r->be_domid);
+	if (state && r->ephemeral)
+		remove_dir(r->dir);
+	else if (state && geteuid() == 0)
+		give_dir(r->dir, 0);
+	snprintf(detail, len, "vTPM %u of domain %u: stub %u destroyed, %s%s",
+		 r->devid, guest, r->be_domid,
+		 !state		? "no state"
+		 : r->ephemeral ? "ephemeral state deleted"
+				: "state kept in ",
+		 state && !r->ephemeral ? r->dir : "");
+}
+
 /* After the guest is gone: the stub domains, both directories, the
  * record; ephemeral state removed, kept state handed back to root. */
 void hvt_vtpm_teardown(struct hvt *t, const struct hvt_vtpm_recs *recs)
 {
 	const struct hvt_vtpm_rec *r = recs->rec;
 	struct xs_handle *xs = recs->n ? xs_connect(t) : NULL;
-	char path[128];
+	char path[128], uuid[37], guest[HV_NAME_LEN], detail[PATH_MAX + 64];
 
 	if (!recs->n)
 		return;
 	for (size_t i = 0; i < recs->n; i++) {
+		/* Who it was, for the audit log, before /libxl goes. */
+		uuid[0] = guest[0] = '\0';
 		if (xs) {
+			snprintf(path, sizeof(path),
+				 "/libxl/%u/device/vtpm/%u/uuid", recs->guest,
+				 r[i].devid);
+			if (!xs_get(xs, path, uuid, sizeof(uuid)))
+				uuid[0] = '\0';
+			snprintf(path, sizeof(path),
+				 "/libxl/%u/device/vtpm/%u/guest-name",
+				 recs->guest, r[i].devid);
+			if (!xs_get(xs, path, guest, sizeof(guest)))
+				guest[0] = '\0';
 			snprintf(path, sizeof(path),
 				 "/local/domain/%u/device/vtpm/%u", recs->guest,
 				 r[i].devid);
 			xs_rm(xs, XBT_NULL, path);
 		}
-		if (!r[i].stub)
-			continue;
-		/* The backend sees its frontend gone and powers off. */
-		for (int w = 0; w < VTPM_STOP_MS && !domain_gone(t, r[i].be_domid);
-		     w += 20)
-			sleep_ms(20);
-		domid_call(t, HV_CTL_DOMAIN_DESTROY, r[i].be_domid);
-		if (r[i].dir[0] == '/') {
-			if (r[i].ephemeral)
-				remove_dir(r[i].dir);
-			else if (geteuid() == 0)
-				give_dir(r[i].dir, 0);
-		}
+		if (r[i].stub)
+			stop_stub(t, recs->guest, &r[i], detail,
+				  sizeof(detail));
+		else
+			snprintf(detail, sizeof(detail),
+				 "vTPM %u of domain %u: backend domain %u "
+				 "(not ours) left running",
+				 r[i].devid, recs->guest, r[i].be_domid);
+		hvt_vtpm_audit(t, "destroy", uuid[0] ? uuid : NULL,
+			       guest[0] ? guest : NULL, "ok", detail);
 	}
 	if (xs) {
 		snprintf(path, sizeof(path), "/libxl/%u", recs->guest);

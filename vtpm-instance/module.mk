@@ -60,10 +60,12 @@ TOOLS += $(if $(VTPMD_SRC),$(BIN)/hvsec-vtpmd) $(if $(TPMFRONT_SRC),$(BIN)/hvsec
 # hvsec-vtpmd, hvsec-tpmfront and tpm2-tools.
 VTPM_TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/vtpm/test_*.c))
 $(VTPM_TEST_BIN): $(BUILD)/tests/vtpm/%: tests/vtpm/%.c $(OBJ)/tests/harness.o \
+		$(OBJ)/tests/vtpm/tpmcmd.o \
 		$(LIB)/libvtpm.a $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/harness.o \
+		$(OBJ)/tests/vtpm/tpmcmd.o \
 		$(LIB)/libvtpm.a $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a \
 		$(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS)
 MODULE_TEST_BIN += $(VTPM_TEST_BIN)

@@ -28,10 +28,11 @@ endif
 
 MGR_TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/vtpm-manager/test_*.c))
 $(MGR_TEST_BIN): $(BUILD)/tests/vtpm-manager/%: tests/vtpm-manager/%.c $(OBJ)/tests/harness.o \
-		$(LIB)/libmgr.a $(LIB)/libvtpm.a
+		$(OBJ)/tests/vtpm/tpmcmd.o $(LIB)/libmgr.a $(LIB)/libvtpm.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/harness.o \
+		$(OBJ)/tests/vtpm/tpmcmd.o \
 		$(LIB)/libmgr.a $(LIB)/libvtpm.a $(TSS2_LIBS) $(CRYPTO_LIBS) $(TPMS_LIBS)
 MODULE_TEST_BIN += $(MGR_TEST_BIN)
 

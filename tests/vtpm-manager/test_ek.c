@@ -42,6 +42,7 @@
 #include <openssl/x509.h>
 
 #include "tests/harness.h"
+#include "tests/vtpm/tpmcmd.h"
 #include "vtpm-instance/vtpm.h"
 #include "vtpm-manager/mgr_ca.h"
 
@@ -51,70 +52,6 @@ static struct mgr_ca *ca;
 static char ca_cert_path[300];
 
 /* ------------------------------------------------- hand-made commands */
-
-struct cmd {
-	uint8_t b[VTPM_PAGE_SIZE];
-	size_t n;
-};
-
-static void put8(struct cmd *c, uint8_t v)
-{
-	c->b[c->n++] = v;
-}
-
-static void put16(struct cmd *c, uint16_t v)
-{
-	put8(c, (uint8_t)(v >> 8));
-	put8(c, (uint8_t)v);
-}
-
-static void put32(struct cmd *c, uint32_t v)
-{
-	put16(c, (uint16_t)(v >> 16));
-	put16(c, (uint16_t)v);
-}
-
-static void putbytes(struct cmd *c, const uint8_t *p, size_t len)
-{
-	memcpy(c->b + c->n, p, len);
-	c->n += len;
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void begin(struct cmd *c, uint16_t tag, uint32_t code)
-{
-	c->n = 0;
-	put16(c, tag);
-	put32(c, 0);
-	put32(c, code);
-}
-
-static void done(struct cmd *c)
-{
-	c->b[2] = (uint8_t)(c->n >> 24);
-	c->b[3] = (uint8_t)(c->n >> 16);
-	c->b[4] = (uint8_t)(c->n >> 8);
-	c->b[5] = (uint8_t)c->n;
-}
-
-static void pw_session(struct cmd *c)
-{
-	put32(c, 9);
-	put32(c, 0x40000009); /* TPM_RS_PW */
-	put16(c, 0);
-	put8(c, 0);
-	put16(c, 0);
-}
 
 #define ST_NO_SESSIONS	  0x8001
 #define ST_SESSIONS	  0x8002
@@ -141,13 +78,10 @@ static size_t rsp_len;
 
 /* The guest's path: locality 0 through vtpm_tpm_process.  The response
  * code, or ~0 for a malformed response. */
-static uint32_t run(struct cmd *c)
+static uint32_t run(struct tpmcmd *c)
 {
-	done(c);
-	rsp_len = vtpm_tpm_process(c->b, c->n, 0, rsp, sizeof(rsp));
-	if (rsp_len < 10 || be32(rsp + 2) != rsp_len)
-		return ~0u;
-	return be32(rsp + 6);
+	tpmcmd_done(c);
+	return tpmcmd_run(c, 0, rsp, sizeof(rsp), &rsp_len);
 }
 
 /* Format-one codes without their handle/parameter number. */
@@ -158,28 +92,28 @@ static uint32_t base(uint32_t rc)
 
 static uint32_t get_prop(uint32_t prop)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_NO_SESSIONS, 0x17a);
-	put32(&c, 6); /* TPM_CAP_TPM_PROPERTIES */
-	put32(&c, prop);
-	put32(&c, 1);
-	if (run(&c) != 0 || rsp_len < 27 || be32(rsp + 19) != prop)
+	tpmcmd_begin(&c, ST_NO_SESSIONS, 0x17a);
+	tpmcmd_put32(&c, 6); /* TPM_CAP_TPM_PROPERTIES */
+	tpmcmd_put32(&c, prop);
+	tpmcmd_put32(&c, 1);
+	if (run(&c) != 0 || rsp_len < 27 || tpmcmd_be32(rsp + 19) != prop)
 		return ~0u;
-	return be32(rsp + 23);
+	return tpmcmd_be32(rsp + 23);
 }
 
 /* TPM2_ReadPublic: the TPM2B_PUBLIC (size prefix included) or 0. */
 static size_t read_public(uint32_t handle, uint8_t *out, size_t cap)
 {
-	struct cmd c;
+	struct tpmcmd c;
 	size_t n;
 
-	begin(&c, ST_NO_SESSIONS, 0x173);
-	put32(&c, handle);
+	tpmcmd_begin(&c, ST_NO_SESSIONS, 0x173);
+	tpmcmd_put32(&c, handle);
 	if (run(&c) != 0 || rsp_len < 12)
 		return 0;
-	n = 2u + be16(rsp + 10);
+	n = 2u + tpmcmd_be16(rsp + 10);
 	if (n > cap || 10 + n > rsp_len)
 		return 0;
 	memcpy(out, rsp + 10, n);
@@ -189,19 +123,19 @@ static size_t read_public(uint32_t handle, uint8_t *out, size_t cap)
 /* TPM2_NV_ReadPublic: attributes and size, false when absent. */
 static bool nv_public(uint32_t index, uint32_t *attrs, uint16_t *size)
 {
-	struct cmd c;
+	struct tpmcmd c;
 	uint16_t plen;
 
-	begin(&c, ST_NO_SESSIONS, 0x169);
-	put32(&c, index);
+	tpmcmd_begin(&c, ST_NO_SESSIONS, 0x169);
+	tpmcmd_put32(&c, index);
 	if (run(&c) != 0 || rsp_len < 24)
 		return false;
 	/* TPM2B_NV_PUBLIC: size, nvIndex, nameAlg, attributes, authPolicy,
 	 * dataSize. */
-	*attrs = be32(rsp + 18);
-	plen = be16(rsp + 22);
-	*size = be16(rsp + 24 + plen);
-	return be32(rsp + 12) == index;
+	*attrs = tpmcmd_be32(rsp + 18);
+	plen = tpmcmd_be16(rsp + 22);
+	*size = tpmcmd_be16(rsp + 24 + plen);
+	return tpmcmd_be32(rsp + 12) == index;
 }
 
 /* The guest reads a whole index with owner authorization. */
@@ -209,19 +143,20 @@ static size_t guest_nv_read(uint32_t index, uint8_t *out, size_t cap)
 {
 	uint32_t attrs;
 	uint16_t size, off, n;
-	struct cmd c;
+	struct tpmcmd c;
 
 	if (!nv_public(index, &attrs, &size) || size > cap)
 		return 0;
 	for (off = 0; off < size; off += n) {
 		n = size - off < 1024 ? size - off : 1024;
-		begin(&c, ST_SESSIONS, 0x14e);
-		put32(&c, RH_OWNER);
-		put32(&c, index);
-		pw_session(&c);
-		put16(&c, n);
-		put16(&c, off);
-		if (run(&c) != 0 || rsp_len < 16u + n || be16(rsp + 14) != n)
+		tpmcmd_begin(&c, ST_SESSIONS, 0x14e);
+		tpmcmd_put32(&c, RH_OWNER);
+		tpmcmd_put32(&c, index);
+		tpmcmd_pw_session(&c);
+		tpmcmd_put16(&c, n);
+		tpmcmd_put16(&c, off);
+		if (run(&c) != 0 || rsp_len < 16u + n ||
+		    tpmcmd_be16(rsp + 14) != n)
 			return 0;
 		memcpy(out + off, rsp + 16, n);
 	}
@@ -231,43 +166,43 @@ static size_t guest_nv_read(uint32_t index, uint8_t *out, size_t cap)
 static uint32_t guest_nv_define(uint32_t auth, uint32_t index, uint32_t attrs,
 				uint16_t size)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_SESSIONS, 0x12a);
-	put32(&c, auth);
-	pw_session(&c);
-	put16(&c, 0);
-	put16(&c, 14);
-	put32(&c, index);
-	put16(&c, 0x000b);
-	put32(&c, attrs);
-	put16(&c, 0);
-	put16(&c, size);
+	tpmcmd_begin(&c, ST_SESSIONS, 0x12a);
+	tpmcmd_put32(&c, auth);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 14);
+	tpmcmd_put32(&c, index);
+	tpmcmd_put16(&c, 0x000b);
+	tpmcmd_put32(&c, attrs);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, size);
 	return run(&c);
 }
 
 static uint32_t guest_nv_undefine(uint32_t auth, uint32_t index)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_SESSIONS, 0x122);
-	put32(&c, auth);
-	put32(&c, index);
-	pw_session(&c);
+	tpmcmd_begin(&c, ST_SESSIONS, 0x122);
+	tpmcmd_put32(&c, auth);
+	tpmcmd_put32(&c, index);
+	tpmcmd_pw_session(&c);
 	return run(&c);
 }
 
 static uint32_t guest_nv_write(uint32_t auth, uint32_t index)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_SESSIONS, 0x137);
-	put32(&c, auth);
-	put32(&c, index);
-	pw_session(&c);
-	put16(&c, 4);
-	putbytes(&c, (const uint8_t *)"evil", 4);
-	put16(&c, 0);
+	tpmcmd_begin(&c, ST_SESSIONS, 0x137);
+	tpmcmd_put32(&c, auth);
+	tpmcmd_put32(&c, index);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put16(&c, 4);
+	tpmcmd_putbytes(&c, (const uint8_t *)"evil", 4);
+	tpmcmd_put16(&c, 0);
 	return run(&c);
 }
 
@@ -275,23 +210,23 @@ static uint32_t guest_nv_write(uint32_t auth, uint32_t index)
 static uint32_t guest_hierarchy_control(uint32_t auth, uint32_t enable,
 					uint8_t state)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_SESSIONS, 0x121);
-	put32(&c, auth);
-	pw_session(&c);
-	put32(&c, enable);
-	put8(&c, state);
+	tpmcmd_begin(&c, ST_SESSIONS, 0x121);
+	tpmcmd_put32(&c, auth);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put32(&c, enable);
+	tpmcmd_put8(&c, state);
 	return run(&c);
 }
 
 static uint32_t guest_clear(void)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_SESSIONS, 0x126);
-	put32(&c, RH_LOCKOUT);
-	pw_session(&c);
+	tpmcmd_begin(&c, ST_SESSIONS, 0x126);
+	tpmcmd_put32(&c, RH_LOCKOUT);
+	tpmcmd_pw_session(&c);
 	return run(&c);
 }
 
@@ -299,81 +234,81 @@ static uint32_t guest_clear(void)
  * persistent at `handle` by the guest. */
 static bool guest_persist_other_key(uint32_t handle)
 {
-	struct cmd c;
+	struct tpmcmd c;
 	uint32_t obj;
 
-	begin(&c, ST_SESSIONS, 0x131);
-	put32(&c, RH_OWNER);
-	pw_session(&c);
-	put16(&c, 4); /* TPM2B_SENSITIVE_CREATE: empty */
-	put16(&c, 0);
-	put16(&c, 0);
-	put16(&c, 26); /* TPM2B_PUBLIC */
-	put16(&c, 0x0023);
-	put16(&c, 0x000b);
-	put32(&c, 0x00030072);
-	put16(&c, 0);
-	put16(&c, 0x0006);
-	put16(&c, 128);
-	put16(&c, 0x0043);
-	put16(&c, 0x0010);
-	put16(&c, 0x0003);
-	put16(&c, 0x0010);
-	put16(&c, 0);
-	put16(&c, 0);
-	put16(&c, 0); /* outsideInfo */
-	put32(&c, 0); /* creationPCR */
+	tpmcmd_begin(&c, ST_SESSIONS, 0x131);
+	tpmcmd_put32(&c, RH_OWNER);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put16(&c, 4); /* TPM2B_SENSITIVE_CREATE: empty */
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 26); /* TPM2B_PUBLIC */
+	tpmcmd_put16(&c, 0x0023);
+	tpmcmd_put16(&c, 0x000b);
+	tpmcmd_put32(&c, 0x00030072);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 0x0006);
+	tpmcmd_put16(&c, 128);
+	tpmcmd_put16(&c, 0x0043);
+	tpmcmd_put16(&c, 0x0010);
+	tpmcmd_put16(&c, 0x0003);
+	tpmcmd_put16(&c, 0x0010);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 0); /* outsideInfo */
+	tpmcmd_put32(&c, 0); /* creationPCR */
 	if (run(&c) != 0)
 		return false;
-	obj = be32(rsp + 10);
-	begin(&c, ST_SESSIONS, 0x120);
-	put32(&c, RH_OWNER);
-	put32(&c, obj);
-	pw_session(&c);
-	put32(&c, handle);
+	obj = tpmcmd_be32(rsp + 10);
+	tpmcmd_begin(&c, ST_SESSIONS, 0x120);
+	tpmcmd_put32(&c, RH_OWNER);
+	tpmcmd_put32(&c, obj);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put32(&c, handle);
 	if (run(&c) != 0)
 		return false;
-	begin(&c, ST_NO_SESSIONS, 0x165);
-	put32(&c, obj);
+	tpmcmd_begin(&c, ST_NO_SESSIONS, 0x165);
+	tpmcmd_put32(&c, obj);
 	return run(&c) == 0;
 }
 
 /* The digest of PolicySecret(TPM_RH_ENDORSEMENT) in a trial session. */
 static bool tpm_policy_secret_digest(uint8_t out[32])
 {
-	struct cmd c;
+	struct tpmcmd c;
 	uint32_t sess;
 	bool ok;
 
-	begin(&c, ST_NO_SESSIONS, 0x176); /* StartAuthSession */
-	put32(&c, RH_NULL);
-	put32(&c, RH_NULL);
-	put16(&c, 16);
+	tpmcmd_begin(&c, ST_NO_SESSIONS, 0x176); /* StartAuthSession */
+	tpmcmd_put32(&c, RH_NULL);
+	tpmcmd_put32(&c, RH_NULL);
+	tpmcmd_put16(&c, 16);
 	for (int i = 0; i < 16; i++)
-		put8(&c, (uint8_t)i);
-	put16(&c, 0);
-	put8(&c, 0x03);	   /* TPM_SE_TRIAL */
-	put16(&c, 0x0010); /* symmetric: NULL */
-	put16(&c, 0x000b); /* SHA-256 */
+		tpmcmd_put8(&c, (uint8_t)i);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put8(&c, 0x03);	  /* TPM_SE_TRIAL */
+	tpmcmd_put16(&c, 0x0010); /* symmetric: NULL */
+	tpmcmd_put16(&c, 0x000b); /* SHA-256 */
 	if (run(&c) != 0)
 		return false;
-	sess = be32(rsp + 10);
-	begin(&c, ST_SESSIONS, CC_POLICY_SECRET);
-	put32(&c, RH_ENDORSEMENT);
-	put32(&c, sess);
-	pw_session(&c);
-	put16(&c, 0); /* nonceTPM */
-	put16(&c, 0); /* cpHashA */
-	put16(&c, 0); /* policyRef */
-	put32(&c, 0); /* expiration */
+	sess = tpmcmd_be32(rsp + 10);
+	tpmcmd_begin(&c, ST_SESSIONS, CC_POLICY_SECRET);
+	tpmcmd_put32(&c, RH_ENDORSEMENT);
+	tpmcmd_put32(&c, sess);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put16(&c, 0); /* nonceTPM */
+	tpmcmd_put16(&c, 0); /* cpHashA */
+	tpmcmd_put16(&c, 0); /* policyRef */
+	tpmcmd_put32(&c, 0); /* expiration */
 	ok = run(&c) == 0;
-	begin(&c, ST_NO_SESSIONS, 0x189); /* PolicyGetDigest */
-	put32(&c, sess);
-	ok = ok && run(&c) == 0 && rsp_len == 44 && be16(rsp + 10) == 32;
+	tpmcmd_begin(&c, ST_NO_SESSIONS, 0x189); /* PolicyGetDigest */
+	tpmcmd_put32(&c, sess);
+	ok = ok && run(&c) == 0 && rsp_len == 44 && tpmcmd_be16(rsp + 10) == 32;
 	if (ok)
 		memcpy(out, rsp + 12, 32);
-	begin(&c, ST_NO_SESSIONS, 0x165);
-	put32(&c, sess);
+	tpmcmd_begin(&c, ST_NO_SESSIONS, 0x165);
+	tpmcmd_put32(&c, sess);
 	run(&c);
 	return ok;
 }
@@ -468,7 +403,7 @@ static bool spki_matches_tpm(const struct vtpm_ek_public *p)
 		/* params: sym(6) scheme(2) keyBits(2) exponent(4) */
 		plen += 14;
 		ok = EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) &&
-		     be16(a + plen) == 256 &&
+		     tpmcmd_be16(a + plen) == 256 &&
 		     BN_bn2binpad(n, buf, 256) == 256 &&
 		     memcmp(buf, a + plen + 2, 256) == 0;
 		BN_free(n);
@@ -479,9 +414,9 @@ static bool spki_matches_tpm(const struct vtpm_ek_public *p)
 		plen += 12;
 		ok = EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY,
 						     buf, sizeof(buf), &len) &&
-		     len == 65 && buf[0] == 4 && be16(a + plen) == 32 &&
+		     len == 65 && buf[0] == 4 && tpmcmd_be16(a + plen) == 32 &&
 		     memcmp(buf + 1, a + plen + 2, 32) == 0 &&
-		     be16(a + plen + 34) == 32 &&
+		     tpmcmd_be16(a + plen + 34) == 32 &&
 		     memcmp(buf + 33, a + plen + 36, 32) == 0;
 	}
 	EVP_PKEY_free(k);
@@ -501,14 +436,16 @@ static bool template_ok(const struct vtpm_ek_public *p)
 	const uint8_t *a = p->public_area;
 	bool rsa = p->kind == VTPM_EK_RSA2048;
 
-	return p->public_len == 2u + be16(a) &&
-	       be16(a + 2) == (rsa ? 0x0001 : 0x0023) &&
-	       be16(a + 4) == 0x000b && be32(a + 6) == 0x000300b2 &&
-	       be16(a + 10) == 32 && memcmp(a + 12, policy, 32) == 0 &&
-	       be16(a + 44) == 0x0006 && be16(a + 46) == 128 &&
-	       be16(a + 48) == 0x0043 && be16(a + 50) == 0x0010 &&
-	       (rsa ? be16(a + 52) == 2048 && be32(a + 54) == 0
-		    : be16(a + 52) == 0x0003 && be16(a + 54) == 0x0010) &&
+	return p->public_len == 2u + tpmcmd_be16(a) &&
+	       tpmcmd_be16(a + 2) == (rsa ? 0x0001 : 0x0023) &&
+	       tpmcmd_be16(a + 4) == 0x000b &&
+	       tpmcmd_be32(a + 6) == 0x000300b2 && tpmcmd_be16(a + 10) == 32 &&
+	       memcmp(a + 12, policy, 32) == 0 &&
+	       tpmcmd_be16(a + 44) == 0x0006 && tpmcmd_be16(a + 46) == 128 &&
+	       tpmcmd_be16(a + 48) == 0x0043 && tpmcmd_be16(a + 50) == 0x0010 &&
+	       (rsa ? tpmcmd_be16(a + 52) == 2048 && tpmcmd_be32(a + 54) == 0
+		    : tpmcmd_be16(a + 52) == 0x0003 &&
+				tpmcmd_be16(a + 54) == 0x0010) &&
 	       p->public_len == (rsa ? 316u : 124u);
 }
 

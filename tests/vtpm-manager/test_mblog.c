@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "tests/harness.h"
+#include "tests/vtpm/tpmcmd.h"
 #include "vtpm-instance/vtpm.h"
 #include "vtpm-manager/mb_log.h"
 
@@ -267,91 +268,49 @@ static void test_layout(void)
 
 /* ----------------------------------------------- 3. against libtpms */
 
-struct cmd {
-	uint8_t b[VTPM_PAGE_SIZE];
-	size_t n;
-};
-
-static void put8(struct cmd *c, uint8_t v)
-{
-	c->b[c->n++] = v;
-}
-
-static void put16(struct cmd *c, uint16_t v)
-{
-	put8(c, (uint8_t)(v >> 8));
-	put8(c, (uint8_t)v);
-}
-
-static void put32(struct cmd *c, uint32_t v)
-{
-	put16(c, (uint16_t)(v >> 16));
-	put16(c, (uint16_t)v);
-}
-
-static void begin(struct cmd *c, uint16_t tag, uint32_t code)
-{
-	c->n = 0;
-	put16(c, tag);
-	put32(c, 0);
-	put32(c, code);
-}
-
-static void done(struct cmd *c)
-{
-	c->b[2] = (uint8_t)(c->n >> 24);
-	c->b[3] = (uint8_t)(c->n >> 16);
-	c->b[4] = (uint8_t)(c->n >> 8);
-	c->b[5] = (uint8_t)c->n;
-}
-
 static uint8_t rsp[VTPM_RING_MAX_PAYLOAD];
 static size_t rsp_len;
 
-static uint32_t run(const struct cmd *c)
+static uint32_t run(const struct tpmcmd *c)
 {
-	rsp_len = vtpm_tpm_process(c->b, c->n, 0, rsp, sizeof(rsp));
-	if (rsp_len < 10)
-		return ~0u;
-	return (uint32_t)rsp[6] << 24 | (uint32_t)rsp[7] << 16 |
-	       (uint32_t)rsp[8] << 8 | rsp[9];
+	return tpmcmd_run(c, 0, rsp, sizeof(rsp), &rsp_len);
 }
 
 /* TPM2_PCR_Extend with every digest of the event, by hand. */
-static void hand_extend(struct cmd *c, const struct mb_event *ev)
+static void hand_extend(struct tpmcmd *c, const struct mb_event *ev)
 {
-	begin(c, 0x8002, 0x182);
-	put32(c, ev->pcr);
-	put32(c, 9);
-	put32(c, 0x40000009);
-	put16(c, 0);
-	put8(c, 0);
-	put16(c, 0);
-	put32(c, ev->digests.n);
+	tpmcmd_begin(c, 0x8002, 0x182);
+	tpmcmd_put32(c, ev->pcr);
+	tpmcmd_put32(c, 9);
+	tpmcmd_put32(c, 0x40000009);
+	tpmcmd_put16(c, 0);
+	tpmcmd_put8(c, 0);
+	tpmcmd_put16(c, 0);
+	tpmcmd_put32(c, ev->digests.n);
 	for (unsigned i = 0; i < ev->digests.n; i++) {
 		size_t ds = mb_alg_size(ev->digests.v[i].alg);
 
-		put16(c, ev->digests.v[i].alg);
+		tpmcmd_put16(c, ev->digests.v[i].alg);
 		memcpy(c->b + c->n, ev->digests.v[i].d, ds);
 		c->n += ds;
 	}
-	done(c);
+	tpmcmd_done(c);
 }
 
 /* TPM2_PCR_Read of one PCR of one bank; the digest from the response. */
 static bool hand_read(uint16_t alg, unsigned pcr, uint8_t *out, size_t ds)
 {
-	struct cmd c;
+	struct tpmcmd c;
 	size_t off;
 
-	begin(&c, 0x8001, 0x17e);
-	put32(&c, 1);
-	put16(&c, alg);
-	put8(&c, 3);
-	put8(&c, pcr < 8 ? (uint8_t)(1u << pcr) : 0);
-	put8(&c, pcr >= 8 && pcr < 16 ? (uint8_t)(1u << (pcr - 8)) : 0);
-	put8(&c, pcr >= 16 ? (uint8_t)(1u << (pcr - 16)) : 0);
-	done(&c);
+	tpmcmd_begin(&c, 0x8001, 0x17e);
+	tpmcmd_put32(&c, 1);
+	tpmcmd_put16(&c, alg);
+	tpmcmd_put8(&c, 3);
+	tpmcmd_put8(&c, pcr < 8 ? (uint8_t)(1u << pcr) : 0);
+	tpmcmd_put8(&c, pcr >= 8 && pcr < 16 ? (uint8_t)(1u << (pcr - 8)) : 0);
+	tpmcmd_put8(&c, pcr >= 16 ? (uint8_t)(1u << (pcr - 16)) : 0);
+	tpmcmd_done(&c);
 	if (run(&c) != 0)
 		return false;
 	/* hdr 10, updateCounter 4, selection count 4 + 6, digest count 4,
@@ -387,7 +346,7 @@ static void test_libtpms(void)
 	TH_CHECK(mb_log_parse(log.buf, log.len, &p, why, sizeof(why)) == MB_OK,
 		 "parse 4-bank log: %s", why);
 	for (size_t i = 0; i < p.nevents; i++) {
-		struct cmd c;
+		struct tpmcmd c;
 		uint8_t lib[512];
 		size_t n;
 		uint32_t trc;

@@ -43,6 +43,7 @@
 #include <openssl/rand.h>
 
 #include "tests/harness.h"
+#include "tests/vtpm/tpmcmd.h"
 #include "vtpm-instance/vtpm.h"
 #include "vtpm-manager/att_quote.h"
 #include "vtpm-manager/mb_log.h"
@@ -51,68 +52,17 @@ static char tmpdir[64];
 
 /* ------------------------------------------------------------ helpers */
 
-struct cmd {
-	uint8_t b[VTPM_PAGE_SIZE];
-	size_t n;
-};
-
-static void put8(struct cmd *c, uint8_t v)
-{
-	c->b[c->n++] = v;
-}
-
-static void put16(struct cmd *c, uint16_t v)
-{
-	put8(c, (uint8_t)(v >> 8));
-	put8(c, (uint8_t)v);
-}
-
-static void put32(struct cmd *c, uint32_t v)
-{
-	put16(c, (uint16_t)(v >> 16));
-	put16(c, (uint16_t)v);
-}
-
-static void begin(struct cmd *c, uint16_t tag, uint32_t code)
-{
-	c->n = 0;
-	put16(c, tag);
-	put32(c, 0);
-	put32(c, code);
-}
-
-static void done(struct cmd *c)
-{
-	c->b[2] = (uint8_t)(c->n >> 24);
-	c->b[3] = (uint8_t)(c->n >> 16);
-	c->b[4] = (uint8_t)(c->n >> 8);
-	c->b[5] = (uint8_t)c->n;
-}
-
-static void pw_session(struct cmd *c)
-{
-	put32(c, 9);
-	put32(c, 0x40000009);
-	put16(c, 0);
-	put8(c, 0);
-	put16(c, 0);
-}
-
 static uint8_t rsp[VTPM_RING_MAX_PAYLOAD];
 static size_t rsp_len;
 
 static uint32_t run_raw(const uint8_t *b, size_t n)
 {
-	rsp_len = vtpm_tpm_process(b, n, 0, rsp, sizeof(rsp));
-	if (rsp_len < 10)
-		return ~0u;
-	return (uint32_t)rsp[6] << 24 | (uint32_t)rsp[7] << 16 |
-	       (uint32_t)rsp[8] << 8 | rsp[9];
+	return tpmcmd_process(b, n, 0, rsp, sizeof(rsp), &rsp_len);
 }
 
-static uint32_t run(const struct cmd *c)
+static uint32_t run(const struct tpmcmd *c)
 {
-	return run_raw(c->b, c->n);
+	return tpmcmd_run(c, 0, rsp, sizeof(rsp), &rsp_len);
 }
 
 static void tohex(char *out, const uint8_t *p, size_t n)
@@ -174,42 +124,42 @@ struct key {
 /* TPM2_CreatePrimary under the owner hierarchy, by hand. */
 static bool create_primary(bool ecc, uint32_t attrs, struct key *k)
 {
-	struct cmd c;
+	struct tpmcmd c;
 	size_t at;
 	uint32_t rc;
 
-	begin(&c, 0x8002, 0x131);
-	put32(&c, 0x40000001); /* TPM_RH_OWNER */
-	pw_session(&c);
-	put16(&c, 4); /* inSensitive: empty userAuth, empty data */
-	put16(&c, 0);
-	put16(&c, 0);
+	tpmcmd_begin(&c, 0x8002, 0x131);
+	tpmcmd_put32(&c, 0x40000001); /* TPM_RH_OWNER */
+	tpmcmd_pw_session(&c);
+	tpmcmd_put16(&c, 4); /* inSensitive: empty userAuth, empty data */
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 0);
 	at = c.n;
-	put16(&c, 0); /* inPublic size, below */
-	put16(&c, ecc ? 0x0023 : 0x0001);
-	put16(&c, 0x000b);
-	put32(&c, attrs);
-	put16(&c, 0);	   /* authPolicy */
-	put16(&c, 0x0010); /* symmetric NULL */
+	tpmcmd_put16(&c, 0); /* inPublic size, below */
+	tpmcmd_put16(&c, ecc ? 0x0023 : 0x0001);
+	tpmcmd_put16(&c, 0x000b);
+	tpmcmd_put32(&c, attrs);
+	tpmcmd_put16(&c, 0);	  /* authPolicy */
+	tpmcmd_put16(&c, 0x0010); /* symmetric NULL */
 	if (ecc) {
-		put16(&c, 0x0018); /* ECDSA */
-		put16(&c, 0x000b); /*   sha256 */
-		put16(&c, 0x0003); /* NIST P-256 */
-		put16(&c, 0x0010); /* kdf NULL */
-		put16(&c, 0);	   /* unique x */
-		put16(&c, 0);	   /* unique y */
+		tpmcmd_put16(&c, 0x0018); /* ECDSA */
+		tpmcmd_put16(&c, 0x000b); /*   sha256 */
+		tpmcmd_put16(&c, 0x0003); /* NIST P-256 */
+		tpmcmd_put16(&c, 0x0010); /* kdf NULL */
+		tpmcmd_put16(&c, 0);	  /* unique x */
+		tpmcmd_put16(&c, 0);	  /* unique y */
 	} else {
-		put16(&c, 0x0014); /* RSASSA */
-		put16(&c, 0x000b); /*   sha256 */
-		put16(&c, 2048);
-		put32(&c, 0); /* exponent: default */
-		put16(&c, 0); /* unique */
+		tpmcmd_put16(&c, 0x0014); /* RSASSA */
+		tpmcmd_put16(&c, 0x000b); /*   sha256 */
+		tpmcmd_put16(&c, 2048);
+		tpmcmd_put32(&c, 0); /* exponent: default */
+		tpmcmd_put16(&c, 0); /* unique */
 	}
 	c.b[at] = (uint8_t)((c.n - at - 2) >> 8);
 	c.b[at + 1] = (uint8_t)(c.n - at - 2);
-	put16(&c, 0); /* outsideInfo */
-	put32(&c, 0); /* creationPCR */
-	done(&c);
+	tpmcmd_put16(&c, 0); /* outsideInfo */
+	tpmcmd_put32(&c, 0); /* creationPCR */
+	tpmcmd_done(&c);
 	rc = run(&c);
 	if (rc != 0) {
 		fprintf(stderr, "CreatePrimary: rc 0x%x\n", rc);
@@ -226,11 +176,11 @@ static bool create_primary(bool ecc, uint32_t attrs, struct key *k)
 
 static void flush(uint32_t handle)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, 0x8001, 0x165);
-	put32(&c, handle);
-	done(&c);
+	tpmcmd_begin(&c, 0x8001, 0x165);
+	tpmcmd_put32(&c, handle);
+	tpmcmd_done(&c);
 	run(&c);
 }
 
@@ -523,7 +473,7 @@ static void test_verify(const struct boot *b, const struct key *ecc,
 static size_t soft_ak_public(EVP_PKEY *pk, uint8_t *out)
 {
 	BIGNUM *x = NULL, *y = NULL;
-	struct cmd c = {.n = 0};
+	struct tpmcmd c = {.n = 0};
 	uint8_t xb[32], yb[32];
 
 	EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &x);
@@ -532,20 +482,20 @@ static size_t soft_ak_public(EVP_PKEY *pk, uint8_t *out)
 	BN_bn2binpad(y, yb, 32);
 	BN_free(x);
 	BN_free(y);
-	put16(&c, 0);
-	put16(&c, 0x0023);
-	put16(&c, 0x000b);
-	put32(&c, ATTR_AK);
-	put16(&c, 0);
-	put16(&c, 0x0010);
-	put16(&c, 0x0018);
-	put16(&c, 0x000b);
-	put16(&c, 0x0003);
-	put16(&c, 0x0010);
-	put16(&c, 32);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 0x0023);
+	tpmcmd_put16(&c, 0x000b);
+	tpmcmd_put32(&c, ATTR_AK);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_put16(&c, 0x0010);
+	tpmcmd_put16(&c, 0x0018);
+	tpmcmd_put16(&c, 0x000b);
+	tpmcmd_put16(&c, 0x0003);
+	tpmcmd_put16(&c, 0x0010);
+	tpmcmd_put16(&c, 32);
 	memcpy(c.b + c.n, xb, 32);
 	c.n += 32;
-	put16(&c, 32);
+	tpmcmd_put16(&c, 32);
 	memcpy(c.b + c.n, yb, 32);
 	c.n += 32;
 	c.b[0] = (uint8_t)((c.n - 2) >> 8);
@@ -563,19 +513,19 @@ static size_t soft_sign(EVP_PKEY *pk, const uint8_t *msg, size_t len,
 	const uint8_t *p = der;
 	ECDSA_SIG *s;
 	const BIGNUM *r, *sv;
-	struct cmd c = {.n = 0};
+	struct tpmcmd c = {.n = 0};
 
 	EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, pk);
 	EVP_DigestSign(m, der, &dl, msg, len);
 	EVP_MD_CTX_free(m);
 	s = d2i_ECDSA_SIG(NULL, &p, (long)dl);
 	ECDSA_SIG_get0(s, &r, &sv);
-	put16(&c, 0x0018);
-	put16(&c, 0x000b);
-	put16(&c, 32);
+	tpmcmd_put16(&c, 0x0018);
+	tpmcmd_put16(&c, 0x000b);
+	tpmcmd_put16(&c, 32);
 	BN_bn2binpad(r, c.b + c.n, 32);
 	c.n += 32;
-	put16(&c, 32);
+	tpmcmd_put16(&c, 32);
 	BN_bn2binpad(sv, c.b + c.n, 32);
 	c.n += 32;
 	ECDSA_SIG_free(s);

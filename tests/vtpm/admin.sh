@@ -67,10 +67,17 @@ expect "audit: empty" 0 '^$' -- hv vtpm audit
 expect "usage: delete needs a UUID" 2 'not a vTPM UUID' -- hv vtpm delete ../etc --yes
 expect "usage: unknown UUID" 2 'no vTPM 00000000-' -- hv vtpm show 00000000-0000-4000-8000-000000000000
 
+# ---- a vTPM that cannot be set up: the guest does not start, and why is audited
+guest_cfg "$T/f.cfg" nobe "$G/outf"
+sed -i "s/^vtpm = .*/vtpm = ['backend=no-such-domain']/" "$T/f.cfg"
+expect "create with a missing backend: refused" 2 'backend domain no-such-domain is not running' -- hv create "$T/f.cfg"
+expect "audit: create failed, with the reason" 0 "create +[0-9a-f-]+ +nobe +failed +vTPM 0: backend domain no-such-domain is not running" -- hv vtpm audit
+
 # ---- a running guest with a kept vTPM
 guest_cfg "$T/a.cfg" adm "$G/out" "$UUID"
 expect "create" 0 '^Started domain adm' -- hv create "$T/a.cfg"
 GID=$(domid adm); SID=$(domid adm-vtpm0)
+expect "audit: create, its stub, manufactured now" 0 "create +$UUID +adm +ok +vTPM 0: stub adm-vtpm0 \\($SID\\), manufactured now\$" -- hv vtpm audit
 if wait_console adm 'GUEST DONE' 60; then ok "guest read its EK certificates" 0 ""; else
 	ok "guest read its EK certificates" 1 "$(hv console adm | tail -n 20)"; fi
 expect "list: running via the stub" 0 "^$UUID +running +adm \\($GID\\) +adm-vtpm0 \\($SID\\) +[0-9]+ +[0-9TZ:-]+ +rsa,ecc +20[0-9TZ:-]+ +$HVSEC_VTPM_DIR/$UUID\$" \
@@ -104,6 +111,7 @@ expect "reset of a running guest: refused, resets with the guest" 1 'resets with
 ok "state directory still there" "$( [ -s "$HVSEC_VTPM_DIR/$UUID/permall" ]; echo $?)" ""
 PERM_SUM=$(sha256sum <"$HVSEC_VTPM_DIR/$UUID/permall")
 expect "destroy" 0 'destroyed' -- hv destroy adm
+expect "audit: destroy, state kept" 0 "destroy +$UUID +adm +ok +vTPM 0 of domain $GID: stub $SID destroyed, state kept in $HVSEC_VTPM_DIR/$UUID\$" -- hv vtpm audit
 
 # ---- stored
 expect "list: stored" 0 "^$UUID +stored +- +- " -- hv vtpm list
@@ -140,7 +148,9 @@ expect "create (ephemeral vTPM)" 0 '^Started domain eph' -- hv create "$T/e.cfg"
 expect "list: ephemeral-running" 0 ' ephemeral-running +eph \([0-9]+\) +eph-vtpm0 ' -- hv vtpm list
 EUUID=$(hv vtpm list --json | sed -n 's/.*"uuid":"\([0-9a-f-]*\)","state":"ephemeral-running".*/\1/p')
 expect "delete an ephemeral in use: refused" 1 'in use by guest eph' -- hv vtpm delete "$EUUID" --yes
+expect "audit: create (ephemeral)" 0 "create +$EUUID +eph +ok +vTPM 0: stub eph-vtpm0 \\([0-9]+\\), manufactured now, ephemeral\$" -- hv vtpm audit
 expect "destroy (ephemeral)" 0 'destroyed' -- hv destroy eph
+expect "audit: destroy, ephemeral state deleted" 0 "destroy +$EUUID +eph +ok +vTPM 0 of domain [0-9]+: stub [0-9]+ destroyed, ephemeral state deleted\$" -- hv vtpm audit
 expect "ephemeral: gone with its guest" 1 '' -- bash -c "$(printf '%q ' "$HVSEC" --run-dir "$RUN") vtpm list | grep -q ephemeral"
 
 # ---- the audit log
@@ -150,8 +160,8 @@ expect "audit: reset ok" 0 "reset +$UUID +- +ok +volatilestate" -- hv vtpm audit
 expect "audit: delete ok" 0 "delete +$UUID +- +ok " -- hv vtpm audit
 expect "audit: forced delete" 0 "delete +$ODD +- +ok" -- hv vtpm audit
 json_ok "audit --json (JSON Lines)" hv vtpm audit --json
-expect "audit --json fields" 0 '^\{"time":"20[0-9-]+T[0-9:]+Z","op":"delete","uuid":"[0-9a-f-]+","guest":(null|"[^"]*"),"result":"(ok|refused|failed)"' -- hv vtpm audit --json
-expect "audit -n 1: the last record" 0 "^[^ ]+ +delete +$EUUID +eph +refused" -- hv vtpm audit -n 1
+expect "audit --json fields" 0 '^\{"time":"20[0-9-]+T[0-9:]+Z","op":"(create|destroy|delete)","uuid":"[0-9a-f-]+","guest":(null|"[^"]*"),"result":"(ok|refused|failed)"' -- hv vtpm audit --json
+expect "audit -n 1: the last record" 0 "^[^ ]+ +destroy +$EUUID +eph +ok" -- hv vtpm audit -n 1
 ok "audit -n 1: one line" "$( [ "$(hv vtpm audit -n 1 | wc -l)" = 1 ]; echo $?)" ""
 ok "audit log 0600" "$( [ "$(stat -c %a "$AUDIT")" = 600 ]; echo $?)" "$(stat -c %a "$AUDIT" 2>&1)"
 

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/vtpm/tpmcmd.h"
 #include "vtpm-instance/vtpm.h"
 
 #define NV_INDEX       0x01500010u
@@ -72,119 +73,56 @@
 
 /* ------------------------------------------------------------ commands */
 
-struct cmd {
-	uint8_t b[256];
-	size_t n;
-};
-
-static void put8(struct cmd *c, uint8_t v)
-{
-	c->b[c->n++] = v;
-}
-
-static void put16(struct cmd *c, uint16_t v)
-{
-	put8(c, (uint8_t)(v >> 8));
-	put8(c, (uint8_t)v);
-}
-
-static void put32(struct cmd *c, uint32_t v)
-{
-	put16(c, (uint16_t)(v >> 16));
-	put16(c, (uint16_t)v);
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Header with a placeholder size; done() fills it in. */
-static void begin(struct cmd *c, uint16_t tag, uint32_t code)
-{
-	c->n = 0;
-	put16(c, tag);
-	put32(c, 0);
-	put32(c, code);
-}
-
-static void done(struct cmd *c)
-{
-	c->b[2] = (uint8_t)(c->n >> 24);
-	c->b[3] = (uint8_t)(c->n >> 16);
-	c->b[4] = (uint8_t)(c->n >> 8);
-	c->b[5] = (uint8_t)c->n;
-}
-
-/* The empty-password session as a whole auth area. */
-static void pw_session(struct cmd *c)
-{
-	put32(c, 9);
-	put32(c, RS_PW);
-	put16(c, 0); /* nonce */
-	put8(c, 0);  /* attributes */
-	put16(c, 0); /* hmac: the owner's empty password */
-}
-
 static uint8_t rsp[VTPM_RING_MAX_PAYLOAD];
 static size_t rsp_len;
 
 /* The response code, or ~0 for a malformed response. */
-static uint32_t run(const struct cmd *c)
+static uint32_t run(const struct tpmcmd *c)
 {
-	rsp_len = vtpm_tpm_process(c->b, c->n, 0, rsp, sizeof(rsp));
-	if (rsp_len < 10 || be32(rsp + 2) != rsp_len)
-		return ~0u;
-	return be32(rsp + 6);
+	return tpmcmd_run(c, 0, rsp, sizeof(rsp), &rsp_len);
 }
 
 static uint32_t nv_readpublic(void)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_NO_SESSIONS, CC_NV_READPUB);
-	put32(&c, NV_INDEX);
-	done(&c);
+	tpmcmd_begin(&c, ST_NO_SESSIONS, CC_NV_READPUB);
+	tpmcmd_put32(&c, NV_INDEX);
+	tpmcmd_done(&c);
 	return run(&c);
 }
 
 static uint32_t nv_define(void)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_SESSIONS, CC_NV_DEFINE);
-	put32(&c, RH_OWNER);
-	pw_session(&c);
-	put16(&c, 0);  /* the index's own auth: none */
-	put16(&c, 14); /* TPMS_NV_PUBLIC, TPM_NT_ORDINARY */
-	put32(&c, NV_INDEX);
-	put16(&c, ALG_SHA256);
-	put32(&c, NVA_OWNERWRITE | NVA_OWNERREAD);
-	put16(&c, 0); /* authPolicy */
-	put16(&c, NV_SIZE);
-	done(&c);
+	tpmcmd_begin(&c, ST_SESSIONS, CC_NV_DEFINE);
+	tpmcmd_put32(&c, RH_OWNER);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put16(&c, 0);  /* the index's own auth: none */
+	tpmcmd_put16(&c, 14); /* TPMS_NV_PUBLIC, TPM_NT_ORDINARY */
+	tpmcmd_put32(&c, NV_INDEX);
+	tpmcmd_put16(&c, ALG_SHA256);
+	tpmcmd_put32(&c, NVA_OWNERWRITE | NVA_OWNERREAD);
+	tpmcmd_put16(&c, 0); /* authPolicy */
+	tpmcmd_put16(&c, NV_SIZE);
+	tpmcmd_done(&c);
 	return run(&c);
 }
 
 static uint32_t nv_write(uint64_t v)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
-	begin(&c, ST_SESSIONS, CC_NV_WRITE);
-	put32(&c, RH_OWNER);
-	put32(&c, NV_INDEX);
-	pw_session(&c);
-	put16(&c, NV_SIZE);
-	put32(&c, (uint32_t)(v >> 32));
-	put32(&c, (uint32_t)v);
-	put16(&c, 0); /* offset */
-	done(&c);
+	tpmcmd_begin(&c, ST_SESSIONS, CC_NV_WRITE);
+	tpmcmd_put32(&c, RH_OWNER);
+	tpmcmd_put32(&c, NV_INDEX);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put16(&c, NV_SIZE);
+	tpmcmd_put32(&c, (uint32_t)(v >> 32));
+	tpmcmd_put32(&c, (uint32_t)v);
+	tpmcmd_put16(&c, 0); /* offset */
+	tpmcmd_done(&c);
 	return run(&c);
 }
 
@@ -193,25 +131,25 @@ static uint32_t nv_write(uint64_t v)
 static uint32_t nv_read(uint64_t *v)
 {
 	uint32_t rc;
-	struct cmd c;
+	struct tpmcmd c;
 
 	rc = nv_readpublic();
 	if (rc)
 		return rc;
-	begin(&c, ST_SESSIONS, CC_NV_READ);
-	put32(&c, RH_OWNER);
-	put32(&c, NV_INDEX);
-	pw_session(&c);
-	put16(&c, NV_SIZE);
-	put16(&c, 0);
-	done(&c);
+	tpmcmd_begin(&c, ST_SESSIONS, CC_NV_READ);
+	tpmcmd_put32(&c, RH_OWNER);
+	tpmcmd_put32(&c, NV_INDEX);
+	tpmcmd_pw_session(&c);
+	tpmcmd_put16(&c, NV_SIZE);
+	tpmcmd_put16(&c, 0);
+	tpmcmd_done(&c);
 	rc = run(&c);
 	if (rc)
 		return rc;
 	/* header 10, parameterSize 4, TPM2B size 2, data, auth area */
-	if (rsp_len < 16u + NV_SIZE || be16(rsp + 14) != NV_SIZE)
+	if (rsp_len < 16u + NV_SIZE || tpmcmd_be16(rsp + 14) != NV_SIZE)
 		return ~0u;
-	*v = (uint64_t)be32(rsp + 16) << 32 | be32(rsp + 20);
+	*v = (uint64_t)tpmcmd_be32(rsp + 16) << 32 | tpmcmd_be32(rsp + 20);
 	return 0;
 }
 

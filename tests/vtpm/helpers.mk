@@ -9,6 +9,9 @@
 #   $(BUILD)/tests/vtpm/crashtpm     a TPM on the file store that acknowledges
 #                                    NV writes, and its checker: the instance
 #                                    half of crash.sh (kill -9 consistency)
+#   $(OBJ)/tests/vtpm/tpmcmd.o       hand-marshalled TPM commands, linked
+#                                    into crashtpm and the tests/vtpm and
+#                                    tests/vtpm-manager test_*.c
 #
 # None is named test_*.c: module.mk's rule for those links libvtpm and
 # libvtpmfront, not the daemon's own objects, and runs them as unit tests
@@ -31,10 +34,14 @@ $(VTPMD_UNIT): tests/vtpm/unit_vtpmd.c $(OBJ)/tests/harness.o $(VTPMD_UNIT_OBJ) 
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/harness.o \
 		$(VTPMD_UNIT_OBJ) $(LIB)/libhvguest.a $(XENSTORE_LIBS)
 
-$(VTPM_CRASHTPM): tests/vtpm/crashtpm.c $(LIB)/libvtpm.a
+$(OBJ)/tests/vtpm/tpmcmd.o: tests/vtpm/tpmcmd.c tests/vtpm/tpmcmd.h $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(VTPM_CRASHTPM): tests/vtpm/crashtpm.c $(OBJ)/tests/vtpm/tpmcmd.o $(LIB)/libvtpm.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB)/libvtpm.a \
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/vtpm/tpmcmd.o $(LIB)/libvtpm.a \
 		$(TPMS_LIBS) $(TSS2_MU_LIBS)
 
 all: $(VTPM_RINGGUEST) $(VTPM_CRASHTPM)

@@ -20,75 +20,10 @@
 #include <unistd.h>
 
 #include "tests/harness.h"
+#include "tests/vtpm/tpmcmd.h"
 #include "vtpm-instance/vtpm.h"
 
 /* ------------------------------------------------------------ commands */
-
-struct cmd {
-	uint8_t b[VTPM_PAGE_SIZE];
-	size_t n;
-};
-
-static void put8(struct cmd *c, uint8_t v)
-{
-	c->b[c->n++] = v;
-}
-
-static void put16(struct cmd *c, uint16_t v)
-{
-	put8(c, (uint8_t)(v >> 8));
-	put8(c, (uint8_t)v);
-}
-
-static void put32(struct cmd *c, uint32_t v)
-{
-	put16(c, (uint16_t)(v >> 16));
-	put16(c, (uint16_t)v);
-}
-
-static void putbytes(struct cmd *c, const uint8_t *p, size_t len)
-{
-	memcpy(c->b + c->n, p, len);
-	c->n += len;
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Header with a placeholder size; done() fills it in. */
-static void begin(struct cmd *c, uint16_t tag, uint32_t code)
-{
-	c->n = 0;
-	put16(c, tag);
-	put32(c, 0);
-	put32(c, code);
-}
-
-static void done(struct cmd *c)
-{
-	c->b[2] = (uint8_t)(c->n >> 24);
-	c->b[3] = (uint8_t)(c->n >> 16);
-	c->b[4] = (uint8_t)(c->n >> 8);
-	c->b[5] = (uint8_t)c->n;
-}
-
-/* The empty-password session (TPM_RS_PW) as a whole auth area. */
-static void pw_session(struct cmd *c)
-{
-	put32(c, 9);
-	put32(c, 0x40000009); /* TPM_RS_PW */
-	put16(c, 0);	      /* nonce */
-	put8(c, 0);	      /* attributes */
-	put16(c, 0);	      /* hmac: empty password */
-}
 
 #define ST_NO_SESSIONS 0x8001
 #define ST_SESSIONS    0x8002
@@ -96,88 +31,88 @@ static void pw_session(struct cmd *c)
 #define NV_INDEX       0x01500000u
 #define ALG_SHA256     0x000b
 
-static void cmd_getrandom(struct cmd *c, uint16_t n)
+static void cmd_getrandom(struct tpmcmd *c, uint16_t n)
 {
-	begin(c, ST_NO_SESSIONS, 0x17b);
-	put16(c, n);
-	done(c);
+	tpmcmd_begin(c, ST_NO_SESSIONS, 0x17b);
+	tpmcmd_put16(c, n);
+	tpmcmd_done(c);
 }
 
-static void cmd_getcap_prop(struct cmd *c, uint32_t prop)
+static void cmd_getcap_prop(struct tpmcmd *c, uint32_t prop)
 {
-	begin(c, ST_NO_SESSIONS, 0x17a);
-	put32(c, 6); /* TPM_CAP_TPM_PROPERTIES */
-	put32(c, prop);
-	put32(c, 1);
-	done(c);
+	tpmcmd_begin(c, ST_NO_SESSIONS, 0x17a);
+	tpmcmd_put32(c, 6); /* TPM_CAP_TPM_PROPERTIES */
+	tpmcmd_put32(c, prop);
+	tpmcmd_put32(c, 1);
+	tpmcmd_done(c);
 }
 
-static void cmd_startup(struct cmd *c)
+static void cmd_startup(struct tpmcmd *c)
 {
-	begin(c, ST_NO_SESSIONS, 0x144);
-	put16(c, 0); /* SU_CLEAR */
-	done(c);
+	tpmcmd_begin(c, ST_NO_SESSIONS, 0x144);
+	tpmcmd_put16(c, 0); /* SU_CLEAR */
+	tpmcmd_done(c);
 }
 
-static void cmd_pcr_extend(struct cmd *c, uint32_t pcr, const uint8_t d[32])
+static void cmd_pcr_extend(struct tpmcmd *c, uint32_t pcr, const uint8_t d[32])
 {
-	begin(c, ST_SESSIONS, 0x182);
-	put32(c, pcr);
-	pw_session(c);
-	put32(c, 1);
-	put16(c, ALG_SHA256);
-	putbytes(c, d, 32);
-	done(c);
+	tpmcmd_begin(c, ST_SESSIONS, 0x182);
+	tpmcmd_put32(c, pcr);
+	tpmcmd_pw_session(c);
+	tpmcmd_put32(c, 1);
+	tpmcmd_put16(c, ALG_SHA256);
+	tpmcmd_putbytes(c, d, 32);
+	tpmcmd_done(c);
 }
 
-static void cmd_pcr_read(struct cmd *c, uint32_t pcr)
+static void cmd_pcr_read(struct tpmcmd *c, uint32_t pcr)
 {
-	begin(c, ST_NO_SESSIONS, 0x17e);
-	put32(c, 1);
-	put16(c, ALG_SHA256);
-	put8(c, 3);
-	put8(c, pcr < 8 ? (uint8_t)(1u << pcr) : 0);
-	put8(c, pcr >= 8 && pcr < 16 ? (uint8_t)(1u << (pcr - 8)) : 0);
-	put8(c, pcr >= 16 ? (uint8_t)(1u << (pcr - 16)) : 0);
-	done(c);
+	tpmcmd_begin(c, ST_NO_SESSIONS, 0x17e);
+	tpmcmd_put32(c, 1);
+	tpmcmd_put16(c, ALG_SHA256);
+	tpmcmd_put8(c, 3);
+	tpmcmd_put8(c, pcr < 8 ? (uint8_t)(1u << pcr) : 0);
+	tpmcmd_put8(c, pcr >= 8 && pcr < 16 ? (uint8_t)(1u << (pcr - 8)) : 0);
+	tpmcmd_put8(c, pcr >= 16 ? (uint8_t)(1u << (pcr - 16)) : 0);
+	tpmcmd_done(c);
 }
 
-static void cmd_nv_define(struct cmd *c, uint16_t size)
+static void cmd_nv_define(struct tpmcmd *c, uint16_t size)
 {
-	begin(c, ST_SESSIONS, 0x12a);
-	put32(c, RH_OWNER);
-	pw_session(c);
-	put16(c, 0);  /* auth */
-	put16(c, 14); /* TPMS_NV_PUBLIC */
-	put32(c, NV_INDEX);
-	put16(c, ALG_SHA256);
-	put32(c, 1u << 1 | 1u << 17); /* OWNERWRITE | OWNERREAD */
-	put16(c, 0);		      /* authPolicy */
-	put16(c, size);
-	done(c);
+	tpmcmd_begin(c, ST_SESSIONS, 0x12a);
+	tpmcmd_put32(c, RH_OWNER);
+	tpmcmd_pw_session(c);
+	tpmcmd_put16(c, 0);  /* auth */
+	tpmcmd_put16(c, 14); /* TPMS_NV_PUBLIC */
+	tpmcmd_put32(c, NV_INDEX);
+	tpmcmd_put16(c, ALG_SHA256);
+	tpmcmd_put32(c, 1u << 1 | 1u << 17); /* OWNERWRITE | OWNERREAD */
+	tpmcmd_put16(c, 0);		     /* authPolicy */
+	tpmcmd_put16(c, size);
+	tpmcmd_done(c);
 }
 
-static void cmd_nv_write(struct cmd *c, const uint8_t *d, uint16_t len)
+static void cmd_nv_write(struct tpmcmd *c, const uint8_t *d, uint16_t len)
 {
-	begin(c, ST_SESSIONS, 0x137);
-	put32(c, RH_OWNER);
-	put32(c, NV_INDEX);
-	pw_session(c);
-	put16(c, len);
-	putbytes(c, d, len);
-	put16(c, 0); /* offset */
-	done(c);
+	tpmcmd_begin(c, ST_SESSIONS, 0x137);
+	tpmcmd_put32(c, RH_OWNER);
+	tpmcmd_put32(c, NV_INDEX);
+	tpmcmd_pw_session(c);
+	tpmcmd_put16(c, len);
+	tpmcmd_putbytes(c, d, len);
+	tpmcmd_put16(c, 0); /* offset */
+	tpmcmd_done(c);
 }
 
-static void cmd_nv_read(struct cmd *c, uint16_t len)
+static void cmd_nv_read(struct tpmcmd *c, uint16_t len)
 {
-	begin(c, ST_SESSIONS, 0x14e);
-	put32(c, RH_OWNER);
-	put32(c, NV_INDEX);
-	pw_session(c);
-	put16(c, len);
-	put16(c, 0);
-	done(c);
+	tpmcmd_begin(c, ST_SESSIONS, 0x14e);
+	tpmcmd_put32(c, RH_OWNER);
+	tpmcmd_put32(c, NV_INDEX);
+	tpmcmd_pw_session(c);
+	tpmcmd_put16(c, len);
+	tpmcmd_put16(c, 0);
+	tpmcmd_done(c);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -195,37 +130,34 @@ static double now_us(void)
 
 /* Runs c at locality loc; returns the response code (or ~0 when the
  * response is not a well-formed one). */
-static uint32_t run_at(const struct cmd *c, uint8_t loc)
+static uint32_t run_at(const struct tpmcmd *c, uint8_t loc)
 {
-	rsp_len = vtpm_tpm_process(c->b, c->n, loc, rsp, sizeof(rsp));
-	if (rsp_len < 10 || be32(rsp + 2) != rsp_len)
-		return ~0u;
-	return be32(rsp + 6);
+	return tpmcmd_run(c, loc, rsp, sizeof(rsp), &rsp_len);
 }
 
-static uint32_t run(const struct cmd *c)
+static uint32_t run(const struct tpmcmd *c)
 {
 	return run_at(c, 0);
 }
 
 static uint32_t get_prop(uint32_t prop)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
 	cmd_getcap_prop(&c, prop);
-	if (run(&c) != 0 || rsp_len < 27 || be32(rsp + 19) != prop)
+	if (run(&c) != 0 || rsp_len < 27 || tpmcmd_be32(rsp + 19) != prop)
 		return 0;
-	return be32(rsp + 23);
+	return tpmcmd_be32(rsp + 23);
 }
 
 /* The sha256 value of a PCR, or false. */
 static bool read_pcr(uint32_t pcr, uint8_t out[32])
 {
-	struct cmd c;
+	struct tpmcmd c;
 
 	cmd_pcr_read(&c, pcr);
-	if (run(&c) != 0 || rsp_len != 62 || be32(rsp + 24) != 1 ||
-	    be16(rsp + 28) != 32)
+	if (run(&c) != 0 || rsp_len != 62 || tpmcmd_be32(rsp + 24) != 1 ||
+	    tpmcmd_be16(rsp + 28) != 32)
 		return false;
 	memcpy(out, rsp + 30, 32);
 	return true;
@@ -233,10 +165,10 @@ static bool read_pcr(uint32_t pcr, uint8_t out[32])
 
 static bool read_nv(uint8_t *out, uint16_t len)
 {
-	struct cmd c;
+	struct tpmcmd c;
 
 	cmd_nv_read(&c, len);
-	if (run(&c) != 0 || rsp_len < 16u + len || be16(rsp + 14) != len)
+	if (run(&c) != 0 || rsp_len < 16u + len || tpmcmd_be16(rsp + 14) != len)
 		return false;
 	memcpy(out, rsp + 16, len);
 	return true;
@@ -435,7 +367,7 @@ static void test_manufacture_and_basics(void)
 {
 	struct vtpm_tpm_stats s;
 	char why[256];
-	struct cmd c;
+	struct tpmcmd c;
 	double t0, t1;
 	int ret;
 
@@ -456,7 +388,7 @@ static void test_manufacture_and_basics(void)
 	TH_CHECK(ret == -EBUSY, "second power on refused: %d %s", ret, why);
 
 	cmd_getrandom(&c, 32);
-	TH_CHECK(run(&c) == 0 && rsp_len == 44 && be16(rsp + 10) == 32,
+	TH_CHECK(run(&c) == 0 && rsp_len == 44 && tpmcmd_be16(rsp + 10) == 32,
 		 "GetRandom(32): len %zu", rsp_len);
 	{
 		enum { N = 20000 };
@@ -509,34 +441,36 @@ static void test_refused(void)
 	};
 	struct vtpm_tpm_stats s0, s1;
 	char why[256];
-	struct cmd c;
+	struct tpmcmd c;
 	int ret;
 
 	fresh_dir();
 	ret = power_on(false, why, sizeof(why));
 	TH_CHECK(ret == 0, "power on: %s", why);
 	for (size_t i = 0; i < TH_ARRAY_LEN(cases); i++) {
-		begin(&c, cases[i].tag, cases[i].code);
-		put16(&c, 0);
+		tpmcmd_begin(&c, cases[i].tag, cases[i].code);
+		tpmcmd_put16(&c, 0);
 		memset(c.b + c.n, 0, sizeof(c.b) - c.n);
 		if (cases[i].len)
 			c.n = cases[i].len;
-		done(&c);
+		tpmcmd_done(&c);
 		vtpm_tpm_stats(&s0);
 		rsp_len = vtpm_tpm_process(c.b, c.n, cases[i].loc, rsp,
 					   sizeof(rsp));
 		vtpm_tpm_stats(&s1);
-		TH_CHECK(rsp_len == 10 && be16(rsp) == cases[i].rsp_tag &&
-				 be32(rsp + 2) == 10 &&
-				 be32(rsp + 6) == cases[i].rc,
+		TH_CHECK(rsp_len == 10 &&
+				 tpmcmd_be16(rsp) == cases[i].rsp_tag &&
+				 tpmcmd_be32(rsp + 2) == 10 &&
+				 tpmcmd_be32(rsp + 6) == cases[i].rc,
 			 "%s: len %zu tag %#x rc %#x, want %#x", cases[i].what,
-			 rsp_len, be16(rsp), be32(rsp + 6), cases[i].rc);
+			 rsp_len, tpmcmd_be16(rsp), tpmcmd_be32(rsp + 6),
+			 cases[i].rc);
 		TH_CHECK(s1.errors == s0.errors + 1 &&
 				 s1.commands == s0.commands + 1,
 			 "%s: counted as an error", cases[i].what);
 	}
 	TH_CHECK(vtpm_tpm_process(NULL, 0, 0, rsp, sizeof(rsp)) == 10 &&
-			 be32(rsp + 6) == 0x142,
+			 tpmcmd_be32(rsp + 6) == 0x142,
 		 "NULL command: COMMAND_SIZE");
 	cmd_getrandom(&c, 8);
 	TH_CHECK(vtpm_tpm_process(c.b, c.n, 0, rsp, 9) == 0,
@@ -557,23 +491,23 @@ static void test_locality_and_pcrs(void)
 {
 	uint8_t v[32];
 	char h[65], why[256];
-	struct cmd c;
+	struct tpmcmd c;
 
 	fresh_dir();
 	TH_CHECK(power_on(false, why, sizeof(why)) == 0, "power on: %s", why);
 	TH_CHECK(read_pcr(10, v) && memcmp(v, zero32, 32) == 0,
 		 "PCR 10 starts zero");
 	cmd_pcr_extend(&c, 10, ext_data);
-	TH_CHECK(run(&c) == 0, "PCR_Extend 10: rc %#x", be32(rsp + 6));
+	TH_CHECK(run(&c) == 0, "PCR_Extend 10: rc %#x", tpmcmd_be32(rsp + 6));
 	TH_CHECK(read_pcr(10, v), "PCR_Read 10");
 	hex(v, 32, h);
 	TH_CHECK(strcmp(h, ext_pcr) == 0, "PCR 10 = %s", h);
 
 	cmd_pcr_extend(&c, 21, ext_data);
 	TH_CHECK(run_at(&c, 0) == 0x907, "PCR 21 at locality 0: rc %#x",
-		 be32(rsp + 6));
+		 tpmcmd_be32(rsp + 6));
 	TH_CHECK(run_at(&c, 2) == 0, "PCR 21 at locality 2: rc %#x",
-		 be32(rsp + 6));
+		 tpmcmd_be32(rsp + 6));
 	TH_CHECK(read_pcr(21, v) && memcmp(v, zero32, 32) != 0,
 		 "PCR 21 extended");
 	vtpm_tpm_power_off();
@@ -584,7 +518,7 @@ static void test_nv_durable(void)
 	uint8_t data[32], back[32], v[32];
 	struct vtpm_tpm_stats s;
 	char why[256];
-	struct cmd c;
+	struct tpmcmd c;
 	int stores, ret;
 
 	for (int i = 0; i < 32; i++)
@@ -592,10 +526,10 @@ static void test_nv_durable(void)
 	fresh_dir();
 	TH_CHECK(power_on(false, why, sizeof(why)) == 0, "power on: %s", why);
 	cmd_nv_define(&c, 32);
-	TH_CHECK(run(&c) == 0, "NV_DefineSpace: rc %#x", be32(rsp + 6));
+	TH_CHECK(run(&c) == 0, "NV_DefineSpace: rc %#x", tpmcmd_be32(rsp + 6));
 	stores = flaky.stores;
 	cmd_nv_write(&c, data, 32);
-	TH_CHECK(run(&c) == 0, "NV_Write: rc %#x", be32(rsp + 6));
+	TH_CHECK(run(&c) == 0, "NV_Write: rc %#x", tpmcmd_be32(rsp + 6));
 	TH_CHECK(flaky.stores == stores + 1, "NV_Write stores once (%d)",
 		 flaky.stores - stores);
 	TH_CHECK(read_nv(back, 32) && memcmp(back, data, 32) == 0,
@@ -647,7 +581,7 @@ static void test_store_failure(void)
 	uint8_t old[16], new[16], back[16];
 	struct vtpm_tpm_stats s;
 	char why[256];
-	struct cmd c;
+	struct tpmcmd c;
 	uint32_t rc;
 	int ret;
 
@@ -663,7 +597,7 @@ static void test_store_failure(void)
 	flaky.fail_store = true;
 	cmd_nv_write(&c, new, 16);
 	rc = run(&c);
-	TH_CHECK(rc == 0x923 && rsp_len == 10 && be16(rsp) == 0x8001,
+	TH_CHECK(rc == 0x923 && rsp_len == 10 && tpmcmd_be16(rsp) == 0x8001,
 		 "failed store: TPM_RC_NV_UNAVAILABLE (rc %#x len %zu)", rc,
 		 rsp_len);
 	vtpm_tpm_stats(&s);
@@ -713,7 +647,7 @@ static void test_bad_config_and_state(void)
 	static const struct vtpm_store_ops no_ops;
 	struct vtpm_store empty = {&no_ops, NULL};
 	char why[256], path[128];
-	struct cmd c;
+	struct tpmcmd c;
 	FILE *f;
 	int ret;
 
@@ -816,7 +750,7 @@ static void test_tpm12(void)
 {
 	struct vtpm_tpm_stats s;
 	char why[256];
-	struct cmd c;
+	struct tpmcmd c;
 	int ret;
 
 	fresh_dir();
@@ -824,21 +758,22 @@ static void test_tpm12(void)
 	TH_CHECK(ret == 0, "TPM 1.2 power on: %d %s", ret, why);
 	vtpm_tpm_stats(&s);
 	TH_CHECK(s.manufactured, "1.2 manufactured");
-	begin(&c, 0x00c1, 0x46); /* TPM_ORD_GetRandom */
-	put32(&c, 16);
-	done(&c);
-	TH_CHECK(run(&c) == 0 && be16(rsp) == 0x00c4 && rsp_len == 30,
-		 "1.2 GetRandom: rc %#x len %zu", be32(rsp + 6), rsp_len);
-	begin(&c, 0x00c1, 0x99);
-	put16(&c, 1);
-	done(&c);
-	TH_CHECK(run(&c) == 0x26 && be16(rsp) == 0x00c4,
+	tpmcmd_begin(&c, 0x00c1, 0x46); /* TPM_ORD_GetRandom */
+	tpmcmd_put32(&c, 16);
+	tpmcmd_done(&c);
+	TH_CHECK(run(&c) == 0 && tpmcmd_be16(rsp) == 0x00c4 && rsp_len == 30,
+		 "1.2 GetRandom: rc %#x len %zu", tpmcmd_be32(rsp + 6),
+		 rsp_len);
+	tpmcmd_begin(&c, 0x00c1, 0x99);
+	tpmcmd_put16(&c, 1);
+	tpmcmd_done(&c);
+	TH_CHECK(run(&c) == 0x26 && tpmcmd_be16(rsp) == 0x00c4,
 		 "1.2 guest Startup: TPM_INVALID_POSTINIT");
 	ret = vtpm_tpm_reset(why, sizeof(why));
 	TH_CHECK(ret == 0, "1.2 reset: %s", why);
-	begin(&c, 0x00c1, 0x46);
-	put32(&c, 16);
-	done(&c);
+	tpmcmd_begin(&c, 0x00c1, 0x46);
+	tpmcmd_put32(&c, 16);
+	tpmcmd_done(&c);
 	TH_CHECK(run(&c) == 0, "1.2 GetRandom after reset");
 	vtpm_tpm_power_off();
 }
