@@ -2,8 +2,9 @@
 /*
  * acm.h - the whole interface of the hvsec access-control engine.
  *
- * The engine is freestanding: it includes only <stddef.h>, <stdint.h>,
- * <stdbool.h> and <stdalign.h>, never allocates, never prints, never
+ * The engine is freestanding: it includes only acm/acm_port.h (the
+ * compiler's <stddef.h>, <stdint.h>, <stdbool.h>, <stdalign.h>, or Xen's
+ * own types when built into Xen), never allocates, never prints, never
  * touches errno and has no mutable globals.  The embedder (the hypervisor
  * model, an XSM module inside Xen, a command-line tool) owns every byte:
  *
@@ -26,10 +27,7 @@
 #ifndef HVSEC_ACM_H
 #define HVSEC_ACM_H
 
-#include <stdalign.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "acm/acm_port.h" /* the only way in for outside types */
 
 /* ------------------------------------------------------------------ */
 /* Binary policy format (all integers little-endian)                   */

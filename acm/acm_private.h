@@ -15,12 +15,7 @@
 #ifndef HVSEC_ACM_PRIVATE_H
 #define HVSEC_ACM_PRIVATE_H
 
-#include <limits.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "acm/acm.h"
+#include "acm/acm.h" /* and through it acm/acm_port.h */
 
 #define ACM_HEADER_LEN 64u
 #define ACM_TABLE_LEN (ACM_SEC_COUNT * 16u)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deps.sh [build|test|bench|fuzz|demo|xen|all]: makes sure the Debian
+# deps.sh [build|test|bench|fuzz|demo|xen|xen-acm|all]: makes sure the Debian
 # packages hvsec needs are installed, installing the missing ones when run
 # as root on Debian/Ubuntu.  Fast when nothing is missing (one dpkg-query).
 set -euo pipefail
@@ -16,6 +16,9 @@ demo_pkgs="$build_pkgs graphviz $tpm_pkgs"
 # make test-xen: real Xen 4.17 in QEMU (TCG); the dom0 and domU images are
 # built from Debian packages with debootstrap (scripts/xen/build-image.sh).
 xen_pkgs="qemu-system-x86 debootstrap busybox-static cpio e2fsprogs gzip xz-utils"
+# make xen-acm: Xen 4.17 built from Debian's source package with our XSM
+# module (scripts/xen-acm/build.sh); checkpolicy for the FLASK built-in policy.
+xen_acm_pkgs="bison flex checkpolicy python3 dpkg-dev patch gzip"
 all_pkgs="$build_pkgs $tpm_pkgs checkpolicy libsepol-dev clang libclang-rt-14-dev llvm graphviz clang-format"
 
 case "$group" in
@@ -25,8 +28,9 @@ bench) want=$bench_pkgs ;;
 fuzz) want=$fuzz_pkgs ;;
 demo) want=$demo_pkgs ;;
 xen) want="$build_pkgs $xen_pkgs" ;;
+xen-acm) want="$build_pkgs $xen_acm_pkgs" ;;
 all) want=$all_pkgs ;;
-*) echo "deps.sh: unknown group '$group' (build|test|bench|fuzz|demo|xen|all)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown group '$group' (build|test|bench|fuzz|demo|xen|xen-acm|all)" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
