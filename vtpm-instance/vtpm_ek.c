@@ -31,6 +31,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "vtpm-instance/vtpm.h"
+#include "vtpm-instance/vtpm_util.h"
 
 /* The policy digest of PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256,
  * "policy A" of the EK Credential Profile: use of the EK needs the
@@ -63,20 +64,6 @@ static const uint8_t ek_policy_sha256[32] = {
 #define ECC_P256_BYTES	     32u
 #define TPM_HEADER_SIZE	     10u
 #define RSA_DEFAULT_EXPONENT 65537u
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
 
 static bool kind_ok(enum vtpm_ek_kind kind)
 {
@@ -170,7 +157,7 @@ static int cmd_finish(struct cmd *c, const char *what, char *why,
 					       sizeof(c->buf), &at);
 	if (c->rc) {
 		/* Our own templates do not fit: a bug, not an input. */
-		set_why(why, why_len, "%s: marshalling failed (0x%" PRIx32 ")",
+		vtpm_set_why(why, why_len, "%s: marshalling failed (0x%" PRIx32 ")",
 			what, (uint32_t)c->rc);
 		return -EOVERFLOW;
 	}
@@ -237,17 +224,17 @@ static int run(struct cmd *c, struct rsp *r, const char *what, char *why,
 	    Tss2_MU_UINT32_Unmarshal(r->buf, r->len, &r->off, &size) ||
 	    Tss2_MU_UINT32_Unmarshal(r->buf, r->len, &r->off, &r->rc) ||
 	    size != r->len) {
-		set_why(why, why_len, "%s: malformed TPM response", what);
+		vtpm_set_why(why, why_len, "%s: malformed TPM response", what);
 		return -EBADMSG;
 	}
 	r->end = r->len;
 	if (r->rc != TPM2_RC_SUCCESS) {
-		set_why(why, why_len, "%s: TPM error 0x%03" PRIx32, what,
+		vtpm_set_why(why, why_len, "%s: TPM error 0x%03" PRIx32, what,
 			r->rc);
 		return rc_errno(r->rc);
 	}
 	if (r->tag != TPM2_ST_NO_SESSIONS && r->tag != TPM2_ST_SESSIONS) {
-		set_why(why, why_len, "%s: response tag 0x%04x", what,
+		vtpm_set_why(why, why_len, "%s: response tag 0x%04x", what,
 			(unsigned)r->tag);
 		return -EBADMSG;
 	}
@@ -286,7 +273,7 @@ static bool rsp_done(struct rsp *r)
 
 static int bad_rsp(const char *what, char *why, size_t why_len)
 {
-	set_why(why, why_len, "%s: malformed TPM response parameters", what);
+	vtpm_set_why(why, why_len, "%s: malformed TPM response parameters", what);
 	return -EBADMSG;
 }
 
@@ -522,14 +509,14 @@ static int fill_public(enum vtpm_ek_kind kind, const TPM2B_PUBLIC *pub,
 	out->handle = ek_handle(kind);
 	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, out->public_area,
 					 sizeof(out->public_area), &off)) {
-		set_why(why, why_len, "%s EK public area too large",
+		vtpm_set_why(why, why_len, "%s EK public area too large",
 			kind_name(kind));
 		return -EOVERFLOW;
 	}
 	out->public_len = (uint16_t)off;
 	ret = make_spki(pub, out->spki, sizeof(out->spki), &out->spki_len);
 	if (ret)
-		set_why(why, why_len, "%s EK: SubjectPublicKeyInfo too large",
+		vtpm_set_why(why, why_len, "%s EK: SubjectPublicKeyInfo too large",
 			kind_name(kind));
 	return ret;
 }
@@ -551,7 +538,7 @@ static int read_public(uint32_t handle, TPM2B_PUBLIC *pub, char *why,
 	ret = run(&c, &r, what, why, why_len);
 	if (ret) {
 		if (rc_base(r.rc) == TPM2_RC_HANDLE) {
-			set_why(why, why_len, "no object at 0x%08" PRIx32,
+			vtpm_set_why(why, why_len, "no object at 0x%08" PRIx32,
 				handle);
 			return -ENOENT;
 		}
@@ -678,7 +665,7 @@ static int get_property(uint32_t prop, uint32_t *value, char *why,
 	if (cap.capability != TPM2_CAP_TPM_PROPERTIES ||
 	    cap.data.tpmProperties.count < 1 ||
 	    cap.data.tpmProperties.tpmProperty[0].property != prop) {
-		set_why(why, why_len, "%s: property 0x%" PRIx32 " missing",
+		vtpm_set_why(why, why_len, "%s: property 0x%" PRIx32 " missing",
 			what, prop);
 		return -EIO;
 	}
@@ -702,7 +689,7 @@ static int nv_read_public(uint32_t index, TPMS_NV_PUBLIC *pub, char *why,
 	ret = run(&c, &r, what, why, why_len);
 	if (ret) {
 		if (rc_base(r.rc) == TPM2_RC_HANDLE) {
-			set_why(why, why_len, "no NV index 0x%08" PRIx32,
+			vtpm_set_why(why, why_len, "no NV index 0x%08" PRIx32,
 				index);
 			return -ENOENT;
 		}
@@ -819,7 +806,7 @@ static int nv_chunk(uint16_t *chunk, char *why, size_t why_len)
 	if (ret)
 		return ret;
 	if (v == 0) {
-		set_why(why, why_len, "TPM_PT_NV_BUFFER_MAX is 0");
+		vtpm_set_why(why, why_len, "TPM_PT_NV_BUFFER_MAX is 0");
 		return -EIO;
 	}
 	if (v > TPM2_MAX_NV_BUFFER_SIZE)
@@ -851,9 +838,9 @@ int vtpm_ek_create(enum vtpm_ek_kind kind, struct vtpm_ek_public *out,
 	bool keep;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!kind_ok(kind) || !out) {
-		set_why(why, why_len, "bad EK kind or no output");
+		vtpm_set_why(why, why_len, "bad EK kind or no output");
 		return -EINVAL;
 	}
 	handle = ek_handle(kind);
@@ -863,7 +850,7 @@ int vtpm_ek_create(enum vtpm_ek_kind kind, struct vtpm_ek_public *out,
 	if (ret)
 		goto out;
 	if (!is_ek_public(kind, &pub)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"%s EK: the TPM did not follow the template",
 			kind_name(kind));
 		ret = -EIO;
@@ -882,7 +869,7 @@ int vtpm_ek_create(enum vtpm_ek_kind kind, struct vtpm_ek_public *out,
 	if (ret == 0)
 		ret = fill_public(kind, &pub, out, why, why_len);
 	if (ret == 0)
-		set_why(why, why_len, "%s", "");
+		vtpm_set_why(why, why_len, "%s", "");
 out:
 	if (transient)
 		flush_context(transient);
@@ -895,16 +882,16 @@ int vtpm_ek_read_public(enum vtpm_ek_kind kind, struct vtpm_ek_public *out,
 	TPM2B_PUBLIC pub;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!kind_ok(kind) || !out) {
-		set_why(why, why_len, "bad EK kind or no output");
+		vtpm_set_why(why, why_len, "bad EK kind or no output");
 		return -EINVAL;
 	}
 	ret = read_public(ek_handle(kind), &pub, why, why_len);
 	if (ret)
 		return ret;
 	if (!is_ek_public(kind, &pub)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"0x%08" PRIx32 " holds a key that is not the %s EK",
 			ek_handle(kind), kind_name(kind));
 		return -EEXIST;
@@ -926,7 +913,7 @@ static int nv_undefine_ours(uint32_t index, char *why, size_t why_len)
 	if (ret)
 		return ret;
 	if (!(cur.attributes & TPMA_NV_PLATFORMCREATE)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"NV index 0x%08" PRIx32
 			" exists and was not created by the platform",
 			index);
@@ -945,9 +932,9 @@ int vtpm_ek_write_cert(enum vtpm_ek_kind kind, const uint8_t *der, size_t len,
 	size_t off;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!kind_ok(kind) || !der || len == 0 || len > VTPM_EK_CERT_MAX) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"bad EK kind or certificate size %zu (1..%u)", len,
 			VTPM_EK_CERT_MAX);
 		return -EINVAL;
@@ -979,9 +966,9 @@ int vtpm_ek_read_cert(enum vtpm_ek_kind kind, uint8_t *buf, size_t cap,
 	size_t off;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!kind_ok(kind) || !buf || !len) {
-		set_why(why, why_len, "bad EK kind or no output");
+		vtpm_set_why(why, why_len, "bad EK kind or no output");
 		return -EINVAL;
 	}
 	*len = 0;
@@ -990,12 +977,12 @@ int vtpm_ek_read_cert(enum vtpm_ek_kind kind, uint8_t *buf, size_t cap,
 	if (ret)
 		return ret;
 	if (!(pub.attributes & TPMA_NV_WRITTEN)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"NV index 0x%08" PRIx32 " was never written", index);
 		return -ENOENT;
 	}
 	if (pub.dataSize > cap) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"certificate of %u bytes does not fit %zu",
 			(unsigned)pub.dataSize, cap);
 		return -ENOSPC;
@@ -1034,9 +1021,9 @@ int vtpm_ek_tpm_info(struct vtpm_ek_tpm_info *out, char *why, size_t why_len)
 	size_t n = 0;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!out) {
-		set_why(why, why_len, "no output");
+		vtpm_set_why(why, why_len, "no output");
 		return -EINVAL;
 	}
 	memset(out, 0, sizeof(*out));
@@ -1083,7 +1070,7 @@ int vtpm_ek_lock_platform(char *why, size_t why_len)
 	struct cmd c;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	ret = get_property(TPM2_PT_STARTUP_CLEAR, &sc, why, why_len);
 	if (ret)
 		return ret;
@@ -1101,13 +1088,13 @@ int vtpm_ek_lock_platform(char *why, size_t why_len)
 			return ret;
 	}
 	if (sc & TPMA_STARTUP_CLEAR_PHENABLE) {
-		set_why(why, why_len, "platform hierarchy still enabled");
+		vtpm_set_why(why, why_len, "platform hierarchy still enabled");
 		return -EIO;
 	}
 	if (!(sc & TPMA_STARTUP_CLEAR_PHENABLENV)) {
 		/* Without it the EK certificates would be invisible; only
 		 * platform auth can clear it, so something is very wrong. */
-		set_why(why, why_len, "platform NV (phEnableNV) disabled");
+		vtpm_set_why(why, why_len, "platform NV (phEnableNV) disabled");
 		return -EIO;
 	}
 	return 0;
@@ -1261,15 +1248,15 @@ int vtpm_ek_batch_open(struct vtpm_store *st, const struct vtpm_store *inner,
 {
 	struct batch *b;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!st || !inner || !inner->ops || !inner->ops->load ||
 	    !inner->ops->store || !inner->ops->remove) {
-		set_why(why, why_len, "no store to batch");
+		vtpm_set_why(why, why_len, "no store to batch");
 		return -EINVAL;
 	}
 	b = calloc(1, sizeof(*b));
 	if (!b) {
-		set_why(why, why_len, "out of memory");
+		vtpm_set_why(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
 	b->inner = inner;
@@ -1283,9 +1270,9 @@ int vtpm_ek_batch_commit(struct vtpm_store *st, char *why, size_t why_len)
 	struct batch *b;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!st || st->ops != &batch_ops) {
-		set_why(why, why_len, "not a batch store");
+		vtpm_set_why(why, why_len, "not a batch store");
 		return -EINVAL;
 	}
 	b = st->ctx;
@@ -1300,7 +1287,7 @@ int vtpm_ek_batch_commit(struct vtpm_store *st, char *why, size_t why_len)
 			continue;
 		ret = b->inner->ops->remove(b->inner->ctx, e->name);
 		if (ret && ret != -ENOENT) {
-			set_why(why, why_len, "removing %s: %s", e->name,
+			vtpm_set_why(why, why_len, "removing %s: %s", e->name,
 				strerror(-ret));
 			return ret;
 		}
@@ -1315,7 +1302,7 @@ int vtpm_ek_batch_commit(struct vtpm_store *st, char *why, size_t why_len)
 		if (ret) {
 			/* Still batched: the caller powers off and starts
 			 * again from what inner holds. */
-			set_why(why, why_len, "storing %s: %s", e->name,
+			vtpm_set_why(why, why_len, "storing %s: %s", e->name,
 				strerror(-ret));
 			return ret;
 		}

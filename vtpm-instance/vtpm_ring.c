@@ -27,6 +27,7 @@
 #include <xen/io/tpmif.h>
 
 #include "vtpm-instance/vtpm.h"
+#include "vtpm-instance/vtpm_util.h"
 
 /* The header as this file reads it; the layout is Xen's, checked below. */
 struct ring_hdr {
@@ -67,32 +68,12 @@ static_assert(sizeof(((struct vtpm_ring_req *)0)->cmd) == VTPM_RING_MAX_PAYLOAD,
 #define TPM_MIN_RESPONSE 10u
 #define TPM_LOCALITY_MAX 4u
 
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The guest's page as bytes for bulk copies.  The page is not an object
  * defined volatile, so plain memcpy on it is defined; each copy is one
  * pass over the bytes and its result is all we use. */
 static uint8_t *page_bytes(volatile void *page)
 {
 	return (uint8_t *)(uintptr_t)page;
-}
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
 }
 
 /* The same refusal in the request's own TPM family. */
@@ -147,7 +128,7 @@ enum vtpm_fetch vtpm_ring_fetch(volatile void *page,
 	if (nr != 0) {
 		*rc = pick_rc(req->tag, VTPM_RC_COMMAND_SIZE,
 			      VTPM12_BAD_PARAM_SIZE);
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"nr_extra_pages %u: multi-page requests are not "
 			"supported",
 			nr);
@@ -156,16 +137,16 @@ enum vtpm_fetch vtpm_ring_fetch(volatile void *page,
 	if (length < VTPM_TPM_MIN_COMMAND || length > room) {
 		*rc = pick_rc(req->tag, VTPM_RC_COMMAND_SIZE,
 			      VTPM12_BAD_PARAM_SIZE);
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"length %" PRIu32 " outside [%u, %" PRIu32 "]", length,
 			VTPM_TPM_MIN_COMMAND, room);
 		return VTPM_FETCH_INVALID;
 	}
-	size = get_be32(req->cmd + 2);
+	size = vtpm_get_be32(req->cmd + 2);
 	if (size != length) {
 		*rc = pick_rc(req->tag, VTPM_RC_COMMAND_SIZE,
 			      VTPM12_BAD_PARAM_SIZE);
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"command size field %" PRIu32
 			" differs from ring length %" PRIu32,
 			size, length);
@@ -176,7 +157,7 @@ enum vtpm_fetch vtpm_ring_fetch(volatile void *page,
 	if (locality > TPM_LOCALITY_MAX ||
 	    !(allowed_localities & VTPM_LOCALITY_ALL_MASK & (1u << locality))) {
 		*rc = pick_rc(req->tag, VTPM_RC_LOCALITY, VTPM12_BAD_LOCALITY);
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"locality %u not allowed (mask 0x%" PRIx32 ")",
 			locality, allowed_localities);
 		return VTPM_FETCH_INVALID;
@@ -206,7 +187,7 @@ static bool response_ok(uint32_t off, const uint8_t *rsp, size_t rsp_len)
 	if (!rsp || rsp_len < TPM_MIN_RESPONSE ||
 	    rsp_len > VTPM_PAGE_SIZE - off)
 		return false;
-	return get_be32(rsp + 2) == rsp_len;
+	return vtpm_get_be32(rsp + 2) == rsp_len;
 }
 
 void vtpm_ring_respond(volatile void *page, const struct vtpm_ring_req *req,

@@ -29,6 +29,7 @@
 #include <libtpms/tpm_nvfilename.h>
 
 #include "vtpm-instance/vtpm.h"
+#include "vtpm-instance/vtpm_util.h"
 
 #define TPM2_ST_NO_SESSIONS   0x8001u
 #define TPM2_CC_STARTUP	      0x00000144u
@@ -64,45 +65,6 @@ static struct tpm_state {
 	unsigned char cmd[VTPM_PAGE_SIZE];
 	struct vtpm_tpm_stats stats;
 } tpm;
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------ callbacks */
 
@@ -232,28 +194,28 @@ static int tpm_startup(char *why, size_t why_len)
 	uint32_t len = 0, rc;
 	TPM_RESULT r;
 
-	put_be16(tpm.cmd,
+	vtpm_put_be16(tpm.cmd,
 		 tpm.tpm12 ? TPM12_TAG_RQU_COMMAND : TPM2_ST_NO_SESSIONS);
-	put_be32(tpm.cmd + 2, STARTUP_CMD_SIZE);
-	put_be32(tpm.cmd + 6, tpm.tpm12 ? TPM12_ORD_STARTUP : TPM2_CC_STARTUP);
-	put_be16(tpm.cmd + 10, tpm.tpm12 ? TPM12_ST_CLEAR : TPM2_SU_CLEAR);
+	vtpm_put_be32(tpm.cmd + 2, STARTUP_CMD_SIZE);
+	vtpm_put_be32(tpm.cmd + 6, tpm.tpm12 ? TPM12_ORD_STARTUP : TPM2_CC_STARTUP);
+	vtpm_put_be16(tpm.cmd + 10, tpm.tpm12 ? TPM12_ST_CLEAR : TPM2_SU_CLEAR);
 	tpm.locality = 0;
 	tpm.store_failed = false;
 	r = TPMLIB_Process(&tpm.rsp, &len, &tpm.rsp_size, tpm.cmd,
 			   STARTUP_CMD_SIZE);
 	if (tpm.store_failed) {
-		set_why(why, why_len, "Startup(CLEAR): storing state: %s",
+		vtpm_set_why(why, why_len, "Startup(CLEAR): storing state: %s",
 			strerror(-tpm.store_err));
 		return tpm.store_err;
 	}
 	if (r != TPM_SUCCESS || !tpm.rsp || len < TPM_MIN_RESPONSE) {
-		set_why(why, why_len, "Startup(CLEAR): libtpms error 0x%x",
+		vtpm_set_why(why, why_len, "Startup(CLEAR): libtpms error 0x%x",
 			(unsigned)r);
 		return -EIO;
 	}
-	rc = get_be32(tpm.rsp + 6);
+	rc = vtpm_get_be32(tpm.rsp + 6);
 	if (rc != VTPM_RC_SUCCESS) {
-		set_why(why, why_len, "Startup(CLEAR): TPM rc 0x%" PRIx32, rc);
+		vtpm_set_why(why, why_len, "Startup(CLEAR): TPM rc 0x%" PRIx32, rc);
 		return -EIO;
 	}
 	return 0;
@@ -280,13 +242,13 @@ static int tpm_boot(char *why, size_t why_len)
 	r = TPMLIB_ChooseTPMVersion(tpm.tpm12 ? TPMLIB_TPM_VERSION_1_2
 					      : TPMLIB_TPM_VERSION_2);
 	if (r != TPM_SUCCESS) {
-		set_why(why, why_len, "TPMLIB_ChooseTPMVersion: 0x%x",
+		vtpm_set_why(why, why_len, "TPMLIB_ChooseTPMVersion: 0x%x",
 			(unsigned)r);
 		return -EIO;
 	}
 	r = TPMLIB_RegisterCallbacks(&cbs);
 	if (r != TPM_SUCCESS) {
-		set_why(why, why_len, "TPMLIB_RegisterCallbacks: 0x%x",
+		vtpm_set_why(why, why_len, "TPMLIB_RegisterCallbacks: 0x%x",
 			(unsigned)r);
 		return -EIO;
 	}
@@ -294,7 +256,7 @@ static int tpm_boot(char *why, size_t why_len)
 	 * carry; libtpms clamps silently, so insist on an exact answer. */
 	got = TPMLIB_SetBufferSize(tpm.buffer_size, &min, &max);
 	if (got != tpm.buffer_size) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"buffer size %" PRIu32
 			" not supported (libtpms: %" PRIu32 "..%" PRIu32 ")",
 			tpm.buffer_size, min, max);
@@ -306,16 +268,16 @@ static int tpm_boot(char *why, size_t why_len)
 	r = TPMLIB_MainInit();
 	if (r != TPM_SUCCESS) {
 		if (tpm.load_err)
-			set_why(why, why_len, "loading TPM state: %s",
+			vtpm_set_why(why, why_len, "loading TPM state: %s",
 				strerror(-tpm.load_err));
 		else
-			set_why(why, why_len, "TPMLIB_MainInit: 0x%x",
+			vtpm_set_why(why, why_len, "TPMLIB_MainInit: 0x%x",
 				(unsigned)r);
 		ret = tpm.load_err ? tpm.load_err : -EIO;
 		goto fail;
 	}
 	if (tpm.store_failed) {
-		set_why(why, why_len, "storing the new TPM's state: %s",
+		vtpm_set_why(why, why_len, "storing the new TPM's state: %s",
 			strerror(-tpm.store_err));
 		ret = tpm.store_err;
 		goto fail;
@@ -346,19 +308,19 @@ int vtpm_tpm_power_on(const struct vtpm_tpm_config *cfg, char *why,
 	const struct vtpm_store *st = cfg ? cfg->store : NULL;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (tpm.on) {
-		set_why(why, why_len, "the TPM of this process is already on");
+		vtpm_set_why(why, why_len, "the TPM of this process is already on");
 		return -EBUSY;
 	}
 	if (!st || !st->ops || !st->ops->load || !st->ops->store ||
 	    !st->ops->remove) {
-		set_why(why, why_len, "no state store");
+		vtpm_set_why(why, why_len, "no state store");
 		return -EINVAL;
 	}
 	/* A larger buffer would let the TPM answer what no page carries. */
 	if (cfg->buffer_size > VTPM_RING_MAX_PAYLOAD) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"buffer size %" PRIu32 " exceeds the ring's %u",
 			cfg->buffer_size, VTPM_RING_MAX_PAYLOAD);
 		return -EINVAL;
@@ -423,7 +385,7 @@ static bool guest_forbidden(uint16_t tag, uint32_t code, uint32_t *rc)
 size_t vtpm_tpm_process(const uint8_t *cmd, size_t cmd_len, uint8_t locality,
 			uint8_t *rsp, size_t cap)
 {
-	uint16_t tag = cmd && cmd_len >= 2 ? get_be16(cmd) : 0;
+	uint16_t tag = cmd && cmd_len >= 2 ? vtpm_get_be16(cmd) : 0;
 	uint32_t len = 0, rc;
 	TPM_RESULT r;
 
@@ -442,7 +404,7 @@ size_t vtpm_tpm_process(const uint8_t *cmd, size_t cmd_len, uint8_t locality,
 		return refuse(
 			rsp, cap, tag,
 			pick_rc(tag, VTPM_RC_LOCALITY, VTPM12_BAD_LOCALITY));
-	if (guest_forbidden(tag, get_be32(cmd + 6), &rc))
+	if (guest_forbidden(tag, vtpm_get_be32(cmd + 6), &rc))
 		return refuse(rsp, cap, tag, rc);
 
 	memcpy(tpm.cmd, cmd, cmd_len);
@@ -457,7 +419,7 @@ size_t vtpm_tpm_process(const uint8_t *cmd, size_t cmd_len, uint8_t locality,
 			rsp, cap, tag,
 			pick_rc(tag, VTPM_RC_NV_UNAVAILABLE, VTPM12_FAIL));
 	if (r != TPM_SUCCESS || !tpm.rsp || len < TPM_MIN_RESPONSE ||
-	    len > cap || get_be32(tpm.rsp + 2) != len)
+	    len > cap || vtpm_get_be32(tpm.rsp + 2) != len)
 		return refuse(rsp, cap, tag,
 			      pick_rc(tag, VTPM_RC_FAILURE, VTPM12_FAIL));
 	memcpy(rsp, tpm.rsp, len);
@@ -468,9 +430,9 @@ int vtpm_tpm_reset(char *why, size_t why_len)
 {
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!tpm.on) {
-		set_why(why, why_len, "the TPM is off");
+		vtpm_set_why(why, why_len, "the TPM is off");
 		return -ENODEV;
 	}
 	TPMLIB_Terminate();

@@ -20,16 +20,11 @@
 
 #include "vtpm-instance/vtpmd.h"
 #include "vtpm-manager/mb_log.h"
+#include "vtpm-instance/vtpm_util.h"
 
 #define BOOT_LOG_NAME "boot-log"
 
 static uint8_t cmd[VTPM_RING_MAX_PAYLOAD], rsp[VTPM_RING_MAX_PAYLOAD];
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Sends a command; 0 when the TPM answered TPM_RC_SUCCESS, with the
  * response's length in *len. */
@@ -38,13 +33,13 @@ static int run(const uint8_t *c, size_t clen, size_t *len, char *why,
 {
 	size_t n = vtpm_tpm_process(c, clen, 0, rsp, sizeof(rsp));
 
-	if (n < 10 || be32(rsp + 2) != n) {
+	if (n < 10 || vtpm_get_be32(rsp + 2) != n) {
 		snprintf(why, why_len, "%s: malformed TPM response", what);
 		return -EIO;
 	}
-	if (be32(rsp + 6)) {
+	if (vtpm_get_be32(rsp + 6)) {
 		snprintf(why, why_len, "%s: TPM error 0x%x", what,
-			 be32(rsp + 6));
+			 vtpm_get_be32(rsp + 6));
 		return -EIO;
 	}
 	*len = n;
@@ -71,11 +66,11 @@ static int allocated_banks(uint16_t *algs, unsigned cap, unsigned *n, char *why,
 	if (rc)
 		return rc;
 	/* header 10, moreData 1, capability 4, count 4 */
-	if (len < 19 || be32(rsp + 11) != 5) {
+	if (len < 19 || vtpm_get_be32(rsp + 11) != 5) {
 		snprintf(why, why_len, "GetCapability(PCRS): short answer");
 		return -EIO;
 	}
-	count = be32(rsp + 15);
+	count = vtpm_get_be32(rsp + 15);
 	off = 19;
 	*n = 0;
 	for (uint32_t i = 0; i < count; i++) {

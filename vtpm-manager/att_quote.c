@@ -29,6 +29,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "vtpm-manager/att_quote.h"
+#include "vtpm-instance/vtpm_util.h"
 
 static_assert(sizeof(((TPM2B_DATA *)0)->buffer) == ATT_NONCE_MAX,
 	      "nonce buffer is TPM2B_DATA's");
@@ -725,29 +726,6 @@ out:
 
 /* ------------------------------------------------------- TPM commands */
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, (uint16_t)(v >> 16));
-	put_be16(p + 2, (uint16_t)v);
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 size_t att_quote_cmd(uint32_t key_handle, const uint8_t *nonce,
 		     size_t nonce_len, const struct att_pcr_sel *sel,
 		     unsigned nsel, uint8_t *buf, size_t cap)
@@ -762,25 +740,25 @@ size_t att_quote_cmd(uint32_t key_handle, const uint8_t *nonce,
 		if (sel[i].mask >> MB_PCR_COUNT)
 			return 0;
 	p = buf;
-	put_be16(p, 0x8002); /* TPM_ST_SESSIONS */
-	put_be32(p + 2, (uint32_t)n);
-	put_be32(p + 6, 0x158); /* TPM_CC_Quote */
-	put_be32(p + 10, key_handle);
-	put_be32(p + 14, 9);
-	put_be32(p + 18, 0x40000009u); /* TPM_RS_PW, empty auth */
-	put_be16(p + 22, 0);
+	vtpm_put_be16(p, 0x8002); /* TPM_ST_SESSIONS */
+	vtpm_put_be32(p + 2, (uint32_t)n);
+	vtpm_put_be32(p + 6, 0x158); /* TPM_CC_Quote */
+	vtpm_put_be32(p + 10, key_handle);
+	vtpm_put_be32(p + 14, 9);
+	vtpm_put_be32(p + 18, 0x40000009u); /* TPM_RS_PW, empty auth */
+	vtpm_put_be16(p + 22, 0);
 	p[24] = 0;
-	put_be16(p + 25, 0);
+	vtpm_put_be16(p + 25, 0);
 	p += 27;
-	put_be16(p, (uint16_t)nonce_len);
+	vtpm_put_be16(p, (uint16_t)nonce_len);
 	if (nonce_len)
 		memcpy(p + 2, nonce, nonce_len);
 	p += 2 + nonce_len;
-	put_be16(p, TPM2_ALG_NULL); /* inScheme: the key's */
-	put_be32(p + 2, nsel);
+	vtpm_put_be16(p, TPM2_ALG_NULL); /* inScheme: the key's */
+	vtpm_put_be32(p + 2, nsel);
 	p += 6;
 	for (unsigned i = 0; i < nsel; i++) {
-		put_be16(p, sel[i].hash);
+		vtpm_put_be16(p, sel[i].hash);
 		p[2] = 3;
 		p[3] = (uint8_t)sel[i].mask;
 		p[4] = (uint8_t)(sel[i].mask >> 8);
@@ -801,15 +779,15 @@ static enum att_err rsp_header(const uint8_t *rsp, size_t len, uint32_t *rc,
 	if (!rsp || len < 10)
 		return fail(why, why_len, ATT_E_TPM,
 			    "response: %zu bytes, shorter than a header", len);
-	size = be32(rsp + 2);
+	size = vtpm_get_be32(rsp + 2);
 	if (size != len)
 		return fail(why, why_len, ATT_E_TPM,
 			    "response: size field %u for %zu bytes", size, len);
-	if (be32(rsp + 6) != 0) {
+	if (vtpm_get_be32(rsp + 6) != 0) {
 		if (rc)
-			*rc = be32(rsp + 6);
+			*rc = vtpm_get_be32(rsp + 6);
 		return fail(why, why_len, ATT_E_TPM, "TPM error 0x%03x",
-			    be32(rsp + 6));
+			    vtpm_get_be32(rsp + 6));
 	}
 	return ATT_OK;
 }
@@ -829,16 +807,16 @@ enum att_err att_quote_response(const uint8_t *rsp, size_t len, uint32_t *rc,
 	err = rsp_header(rsp, len, rc, why, why_len);
 	if (err)
 		return err;
-	if (be16(rsp) != 0x8002 || len < 14)
+	if (vtpm_get_be16(rsp) != 0x8002 || len < 14)
 		return fail(why, why_len, ATT_E_TPM,
 			    "quote response: tag 0x%04x without parameters",
-			    be16(rsp));
-	params = be32(rsp + 10);
+			    vtpm_get_be16(rsp));
+	params = vtpm_get_be32(rsp + 10);
 	if (params > len - 14 || params < 2)
 		return fail(why, why_len, ATT_E_TPM,
 			    "quote response: parameterSize %zu of %zu bytes",
 			    params, len - 14);
-	alen = be16(rsp + 14);
+	alen = vtpm_get_be16(rsp + 14);
 	if (alen > params - 2)
 		return fail(why, why_len, ATT_E_ATTEST_FORMAT,
 			    "quote response: TPM2B_ATTEST of %zu bytes in %zu",
@@ -864,11 +842,11 @@ size_t att_pcr_read_cmd(uint16_t hash, uint32_t mask, uint8_t *buf,
 
 	if (!buf || cap < n || (mask >> MB_PCR_COUNT) || !mb_alg_size(hash))
 		return 0;
-	put_be16(buf, 0x8001); /* TPM_ST_NO_SESSIONS */
-	put_be32(buf + 2, (uint32_t)n);
-	put_be32(buf + 6, 0x17e); /* TPM_CC_PCR_Read */
-	put_be32(buf + 10, 1);
-	put_be16(buf + 14, hash);
+	vtpm_put_be16(buf, 0x8001); /* TPM_ST_NO_SESSIONS */
+	vtpm_put_be32(buf + 2, (uint32_t)n);
+	vtpm_put_be32(buf + 6, 0x17e); /* TPM_CC_PCR_Read */
+	vtpm_put_be32(buf + 10, 1);
+	vtpm_put_be16(buf + 14, hash);
 	buf[16] = 3;
 	buf[17] = (uint8_t)mask;
 	buf[18] = (uint8_t)(mask >> 8);

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "vtpm-manager/mb_log.h"
+#include "vtpm-instance/vtpm_util.h"
 
 /* Fixed parts of the header record (TCG_PCR_EVENT, SHA-1 layout). */
 #define HDR_FIXED	 32u /* PCRIndex, EventType, Digest[20], EventSize */
@@ -1206,18 +1207,6 @@ bad_text:
 
 /* ------------------------------------------------------- TPM commands */
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, (uint16_t)(v >> 16));
-	put_be16(p + 2, (uint16_t)v);
-}
-
 size_t mb_pcr_extend_cmd(const struct mb_event *ev, uint8_t *buf, size_t cap)
 {
 	size_t n = 10 + 4 + 4 + 9 + 4;
@@ -1234,21 +1223,21 @@ size_t mb_pcr_extend_cmd(const struct mb_event *ev, uint8_t *buf, size_t cap)
 	if (n > cap)
 		return 0;
 	p = buf;
-	put_be16(p, 0x8002); /* TPM_ST_SESSIONS */
-	put_be32(p + 2, (uint32_t)n);
-	put_be32(p + 6, 0x182); /* TPM_CC_PCR_Extend */
-	put_be32(p + 10, ev->pcr);
-	put_be32(p + 14, 9);	       /* authorizationSize */
-	put_be32(p + 18, 0x40000009u); /* TPM_RS_PW */
-	put_be16(p + 22, 0);	       /* nonceCaller */
+	vtpm_put_be16(p, 0x8002); /* TPM_ST_SESSIONS */
+	vtpm_put_be32(p + 2, (uint32_t)n);
+	vtpm_put_be32(p + 6, 0x182); /* TPM_CC_PCR_Extend */
+	vtpm_put_be32(p + 10, ev->pcr);
+	vtpm_put_be32(p + 14, 9);	       /* authorizationSize */
+	vtpm_put_be32(p + 18, 0x40000009u); /* TPM_RS_PW */
+	vtpm_put_be16(p + 22, 0);	       /* nonceCaller */
 	p[24] = 0;		       /* sessionAttributes */
-	put_be16(p + 25, 0);	       /* hmac: empty password */
-	put_be32(p + 27, ev->digests.n);
+	vtpm_put_be16(p + 25, 0);	       /* hmac: empty password */
+	vtpm_put_be32(p + 27, ev->digests.n);
 	p += 31;
 	for (unsigned i = 0; i < ev->digests.n; i++) {
 		size_t ds = mb_alg_size(ev->digests.v[i].alg);
 
-		put_be16(p, ev->digests.v[i].alg);
+		vtpm_put_be16(p, ev->digests.v[i].alg);
 		memcpy(p + 2, ev->digests.v[i].d, ds);
 		p += 2 + ds;
 	}

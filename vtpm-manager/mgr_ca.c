@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "vtpm-manager/mgr_ca.h"
+#include "vtpm-instance/vtpm_util.h"
 
 struct mgr_ca {
 	EVP_PKEY *key; /* P-256, owned */
@@ -53,20 +54,6 @@ struct mgr_ca {
 #define EC_CURVE	"prime256v1"
 #define SECONDS_PER_DAY 86400
 
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
-
 /* An OpenSSL failure: what we were doing plus OpenSSL's first error;
  * the error queue is emptied so the next call starts clean. */
 static int ssl_fail(char *why, size_t why_len, const char *what)
@@ -77,7 +64,7 @@ static int ssl_fail(char *why, size_t why_len, const char *what)
 	if (e)
 		ERR_error_string_n(e, buf, sizeof(buf));
 	ERR_clear_error();
-	set_why(why, why_len, "%s: %s", what, e ? buf : "OpenSSL error");
+	vtpm_set_why(why, why_len, "%s: %s", what, e ? buf : "OpenSSL error");
 	return e && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ? -ENOMEM : -EIO;
 }
 
@@ -418,21 +405,21 @@ int mgr_ca_create(const char *name, struct mgr_ca **out, char *why,
 	X509_NAME *subj;
 	int ret = -EIO;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!out) {
-		set_why(why, why_len, "no output");
+		vtpm_set_why(why, why_len, "no output");
 		return -EINVAL;
 	}
 	*out = NULL;
 	if (!str_ok(name, MGR_CA_NAME_MAX)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"CA name must be 1..%u printable ASCII characters",
 			MGR_CA_NAME_MAX);
 		return -EINVAL;
 	}
 	ca = calloc(1, sizeof(*ca));
 	if (!ca) {
-		set_why(why, why_len, "out of memory");
+		vtpm_set_why(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
 	ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -517,13 +504,13 @@ static int atomic_write(const char *path, const void *data, size_t len,
 	ret = dir_of(path, dir, sizeof(dir));
 	if (ret || snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
 			   (int)sizeof(tmp)) {
-		set_why(why, why_len, "%s: path too long", path);
+		vtpm_set_why(why, why_len, "%s: path too long", path);
 		return -ENAMETOOLONG;
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		set_why(why, why_len, "creating a temporary for %s: %s", path,
+		vtpm_set_why(why, why_len, "creating a temporary for %s: %s", path,
 			strerror(-ret));
 		return ret;
 	}
@@ -553,7 +540,7 @@ static int atomic_write(const char *path, const void *data, size_t len,
 		ret = -errno;
 		if (dfd >= 0)
 			close(dfd);
-		set_why(why, why_len, "syncing the directory of %s: %s", path,
+		vtpm_set_why(why, why_len, "syncing the directory of %s: %s", path,
 			strerror(-ret));
 		return ret;
 	}
@@ -563,7 +550,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	set_why(why, why_len, "writing %s: %s", path, strerror(-ret));
+	vtpm_set_why(why, why_len, "writing %s: %s", path, strerror(-ret));
 	return ret;
 }
 
@@ -582,17 +569,17 @@ static int read_private_file(const char *path, unsigned char **data,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		ret = -errno;
-		set_why(why, why_len, "%s: %s", path, strerror(-ret));
+		vtpm_set_why(why, why_len, "%s: %s", path, strerror(-ret));
 		return ret == -ELOOP ? -EPERM : ret;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		set_why(why, why_len, "%s: %s", path, strerror(-ret));
+		vtpm_set_why(why, why_len, "%s: %s", path, strerror(-ret));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"%s: must be a regular file owned by uid %u with mode "
 			"0600 (is %04o, uid %u)",
 			path, (unsigned)geteuid(),
@@ -601,7 +588,7 @@ static int read_private_file(const char *path, unsigned char **data,
 		goto out;
 	}
 	if (st.st_size <= 0 || st.st_size > (off_t)MGR_CA_FILE_MAX) {
-		set_why(why, why_len, "%s: size %lld not in 1..%u", path,
+		vtpm_set_why(why, why_len, "%s: size %lld not in 1..%u", path,
 			(long long)st.st_size, MGR_CA_FILE_MAX);
 		ret = -EBADMSG;
 		goto out;
@@ -609,7 +596,7 @@ static int read_private_file(const char *path, unsigned char **data,
 	buf = malloc((size_t)st.st_size);
 	if (!buf) {
 		ret = -ENOMEM;
-		set_why(why, why_len, "out of memory");
+		vtpm_set_why(why, why_len, "out of memory");
 		goto out;
 	}
 	while (got < (size_t)st.st_size) {
@@ -619,7 +606,7 @@ static int read_private_file(const char *path, unsigned char **data,
 			continue;
 		if (n <= 0) {
 			ret = n < 0 ? -errno : -EBADMSG;
-			set_why(why, why_len, "reading %s: %s", path,
+			vtpm_set_why(why, why_len, "reading %s: %s", path,
 				n < 0 ? strerror(-ret) : "file shrank");
 			goto out;
 		}
@@ -646,9 +633,9 @@ int mgr_ca_save(const struct mgr_ca *ca, const char *path, char *why,
 	long len;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!ca || !path) {
-		set_why(why, why_len, "no CA or no path");
+		vtpm_set_why(why, why_len, "no CA or no path");
 		return -EINVAL;
 	}
 	/* Secure-heap memory BIO: cleansed when freed. */
@@ -704,7 +691,7 @@ static int check_ca(const struct mgr_ca *ca, const char *path, char *why,
 		bad = "the certificate has no subject key identifier";
 	ERR_clear_error();
 	if (bad) {
-		set_why(why, why_len, "%s: %s", path, bad);
+		vtpm_set_why(why, why_len, "%s: %s", path, bad);
 		return -EBADMSG;
 	}
 	return 0;
@@ -719,9 +706,9 @@ int mgr_ca_load(const char *path, struct mgr_ca **out, char *why,
 	BIO *bio = NULL;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!path || !out) {
-		set_why(why, why_len, "no path or no output");
+		vtpm_set_why(why, why_len, "no path or no output");
 		return -EINVAL;
 	}
 	*out = NULL;
@@ -730,7 +717,7 @@ int mgr_ca_load(const char *path, struct mgr_ca **out, char *why,
 		return ret;
 	ca = calloc(1, sizeof(*ca));
 	if (!ca) {
-		set_why(why, why_len, "out of memory");
+		vtpm_set_why(why, why_len, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -747,7 +734,7 @@ int mgr_ca_load(const char *path, struct mgr_ca **out, char *why,
 	BIO_free(bio);
 	ERR_clear_error();
 	if (!ca->key || !ca->cert) {
-		set_why(why, why_len, "%s: no %s", path,
+		vtpm_set_why(why, why_len, "%s: no %s", path,
 			!ca->key ? "unencrypted private key" : "certificate");
 		ret = -EBADMSG;
 		goto out;
@@ -797,9 +784,9 @@ int mgr_ca_cert_pem(const struct mgr_ca *ca, char **pem, size_t *len, char *why,
 	long n;
 	int ret = 0;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!ca || !pem || !len) {
-		set_why(why, why_len, "no CA or no output");
+		vtpm_set_why(why, why_len, "no CA or no output");
 		return -EINVAL;
 	}
 	*pem = NULL;
@@ -812,7 +799,7 @@ int mgr_ca_cert_pem(const struct mgr_ca *ca, char **pem, size_t *len, char *why,
 	}
 	*pem = malloc((size_t)n + 1);
 	if (!*pem) {
-		set_why(why, why_len, "out of memory");
+		vtpm_set_why(why, why_len, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -850,9 +837,9 @@ int mgr_ca_cert_der(const struct mgr_ca *ca, uint8_t **der, size_t *len,
 {
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!ca || !der || !len) {
-		set_why(why, why_len, "no CA or no output");
+		vtpm_set_why(why, why_len, "no CA or no output");
 		return -EINVAL;
 	}
 	*der = NULL;
@@ -909,7 +896,7 @@ static int parse_ek_key(const struct mgr_ca_ek_req *req, EVP_PKEY **key,
 
 	*key = NULL;
 	if (!req->spki || req->spki_len == 0 || req->spki_len > LONG_MAX) {
-		set_why(why, why_len, "EK key: no SubjectPublicKeyInfo");
+		vtpm_set_why(why, why_len, "EK key: no SubjectPublicKeyInfo");
 		return -EINVAL;
 	}
 	k = d2i_PUBKEY(NULL, &p, (long)req->spki_len);
@@ -940,7 +927,7 @@ static int parse_ek_key(const struct mgr_ca_ek_req *req, EVP_PKEY **key,
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	if (bad) {
-		set_why(why, why_len, "EK key: %s", bad);
+		vtpm_set_why(why, why_len, "EK key: %s", bad);
 		EVP_PKEY_free(k);
 		return -EINVAL;
 	}
@@ -952,26 +939,26 @@ static int check_ek_req(const struct mgr_ca_ek_req *req, char *why,
 			size_t why_len)
 {
 	if (!str_ok(req->tpm_model, MGR_CA_STR_MAX)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"TPM model must be 1..%u printable ASCII characters",
 			MGR_CA_STR_MAX);
 		return -EINVAL;
 	}
 	if (req->spec_family && !str_ok(req->spec_family, MGR_CA_STR_MAX)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"TPM spec family must be 1..%u printable ASCII "
 			"characters",
 			MGR_CA_STR_MAX);
 		return -EINVAL;
 	}
 	if (req->subject_cn && !str_ok(req->subject_cn, MGR_CA_NAME_MAX)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"subject CN must be 1..%u printable ASCII characters",
 			MGR_CA_NAME_MAX);
 		return -EINVAL;
 	}
 	if (req->days > MGR_CA_DAYS_MAX || req->not_before < 0) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"validity: days must be 0..%u, not_before >= 0",
 			MGR_CA_DAYS_MAX);
 		return -EINVAL;
@@ -986,9 +973,9 @@ int mgr_ca_issue_ek(const struct mgr_ca *ca, const struct mgr_ca_ek_req *req,
 	X509 *x = NULL;
 	int ret;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!ca || !req || !der || !der_len) {
-		set_why(why, why_len, "no CA, request or output");
+		vtpm_set_why(why, why_len, "no CA, request or output");
 		return -EINVAL;
 	}
 	*der = NULL;

@@ -31,6 +31,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "vtpm-manager/mgr_ptpm.h"
+#include "vtpm-instance/vtpm_util.h"
 
 #define SHA256_LEN 32u
 #define NAME_LEN   (2u + SHA256_LEN) /* TPM2B_NAME of a sha256 object */
@@ -88,19 +89,6 @@ const char *mgr_ptpm_strerror(enum mgr_ptpm_err err)
 	if ((unsigned)err >= MGR_PTPM_E_COUNT_ || !err_text[err])
 		return "unknown error";
 	return err_text[err];
-}
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -194,7 +182,7 @@ static enum mgr_ptpm_err tss_fail(const char *what, TSS2_RC rc, char *why,
 		e = MGR_PTPM_E_AUTH;
 	else if (t == TPM2_RC_NV_DEFINED)
 		e = MGR_PTPM_E_NV_EXISTS;
-	set_why(why, why_len, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc),
+	vtpm_set_why(why, why_len, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc),
 		(unsigned)rc);
 	return e;
 }
@@ -337,7 +325,7 @@ static enum mgr_ptpm_err load_primary(struct mgr_ptpm *p,
 		    (pub->publicArea.type != TPM2_ALG_ECC &&
 		     pub->publicArea.type != TPM2_ALG_RSA) ||
 		    name->size != NAME_LEN) {
-			set_why(why, why_len,
+			vtpm_set_why(why, why_len,
 				"handle 0x%08x: not a restricted decryption "
 				"key generated in this TPM with a SHA-256 name "
 				"(attributes 0x%x)",
@@ -361,7 +349,7 @@ enum mgr_ptpm_err mgr_ptpm_open(struct mgr_ptpm **out,
 	enum mgr_ptpm_err ret;
 	TSS2_RC rc;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!out)
 		return MGR_PTPM_E_INVAL;
 	*out = NULL;
@@ -375,7 +363,7 @@ enum mgr_ptpm_err mgr_ptpm_open(struct mgr_ptpm **out,
 	rc = Tss2_TctiLdr_Initialize(cfg->tcti, &p->tcti);
 	if (rc) {
 		p->tcti = NULL;
-		set_why(why, why_len, "TCTI \"%s\": %s", cfg->tcti,
+		vtpm_set_why(why, why_len, "TCTI \"%s\": %s", cfg->tcti,
 			Tss2_RC_Decode(rc));
 		ret = MGR_PTPM_E_TCTI;
 		goto fail;
@@ -383,7 +371,7 @@ enum mgr_ptpm_err mgr_ptpm_open(struct mgr_ptpm **out,
 	rc = Esys_Initialize(&p->esys, p->tcti, NULL);
 	if (rc) {
 		p->esys = NULL;
-		set_why(why, why_len, "TCTI \"%s\": %s", cfg->tcti,
+		vtpm_set_why(why, why_len, "TCTI \"%s\": %s", cfg->tcti,
 			Tss2_RC_Decode(rc));
 		ret = MGR_PTPM_E_TCTI;
 		goto fail;
@@ -446,7 +434,7 @@ enum mgr_ptpm_err mgr_ptpm_pcr_read(struct mgr_ptpm *p, uint32_t mask,
 {
 	uint32_t left = mask;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!p || !mask_ok(mask) || !out ||
 	    out_len < (size_t)popcount24(mask) * SHA256_LEN)
 		return MGR_PTPM_E_INVAL;
@@ -473,7 +461,7 @@ enum mgr_ptpm_err mgr_ptpm_pcr_read(struct mgr_ptpm *p, uint32_t mask,
 		if (!got || popcount24(got) != vals->count) {
 			Esys_Free(got_sel);
 			Esys_Free(vals);
-			set_why(why, why_len,
+			vtpm_set_why(why, why_len,
 				"PCR_Read: the SHA-256 bank lacks PCRs "
 				"0x%06x",
 				(unsigned)left);
@@ -487,7 +475,7 @@ enum mgr_ptpm_err mgr_ptpm_pcr_read(struct mgr_ptpm *p, uint32_t mask,
 			if (vals->digests[v].size != SHA256_LEN) {
 				Esys_Free(got_sel);
 				Esys_Free(vals);
-				set_why(why, why_len, "PCR_Read: bad digest");
+				vtpm_set_why(why, why_len, "PCR_Read: bad digest");
 				return MGR_PTPM_E_TPM;
 			}
 			memcpy(out + popcount24(mask & ((1u << i) - 1)) *
@@ -563,26 +551,26 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 
 	memset(s, 0, sizeof(*s));
 	if (!b || len < SK_HDR_LEN) {
-		set_why(why, why_len, "sealed key: truncated header");
+		vtpm_set_why(why, why_len, "sealed key: truncated header");
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (len > MGR_SEALED_MAX) {
-		set_why(why, why_len, "sealed key: %zu bytes, too long", len);
+		vtpm_set_why(why, why_len, "sealed key: %zu bytes, too long", len);
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (get_le32(b + SK_OFF_MAGIC) != MGR_SEALED_MAGIC) {
-		set_why(why, why_len, "sealed key: bad magic");
+		vtpm_set_why(why, why_len, "sealed key: bad magic");
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (get_le16(b + SK_OFF_VERSION) != MGR_SEALED_VERSION) {
-		set_why(why, why_len, "sealed key: version %u not supported",
+		vtpm_set_why(why, why_len, "sealed key: version %u not supported",
 			get_le16(b + SK_OFF_VERSION));
 		return MGR_PTPM_E_FORMAT;
 	}
 	s->mask = get_le32(b + SK_OFF_MASK);
 	if (get_le16(b + SK_OFF_BANK) != TPM2_ALG_SHA256 || !mask_ok(s->mask) ||
 	    get_le16(b + SK_OFF_RSVD) != 0) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"sealed key: bad PCR bank, selection or reserved "
 			"field");
 		return MGR_PTPM_E_FORMAT;
@@ -590,7 +578,7 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 	s->parent = b + SK_OFF_PARENT;
 	vlen = (size_t)popcount24(s->mask) * SHA256_LEN;
 	if (len - SK_HDR_LEN < vlen) {
-		set_why(why, why_len, "sealed key: truncated PCR values");
+		vtpm_set_why(why, why_len, "sealed key: truncated PCR values");
 		return MGR_PTPM_E_FORMAT;
 	}
 	s->values = b + SK_HDR_LEN;
@@ -599,12 +587,12 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 	if (!rc)
 		rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(b, len, &off, &s->pub);
 	if (rc) {
-		set_why(why, why_len, "sealed key: TPM structures: %s",
+		vtpm_set_why(why, why_len, "sealed key: TPM structures: %s",
 			Tss2_RC_Decode(rc));
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (off != len) {
-		set_why(why, why_len, "sealed key: %zu bytes after the end",
+		vtpm_set_why(why, why_len, "sealed key: %zu bytes after the end",
 			len - off);
 		return MGR_PTPM_E_FORMAT;
 	}
@@ -614,7 +602,7 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 	    s->pub.publicArea.authPolicy.size != SHA256_LEN ||
 	    s->pub.publicArea.parameters.keyedHashDetail.scheme.scheme !=
 		    TPM2_ALG_NULL) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"sealed key: not a policy-only sealed object");
 		return MGR_PTPM_E_FORMAT;
 	}
@@ -648,7 +636,7 @@ enum mgr_ptpm_err mgr_ptpm_seal(struct mgr_ptpm *p, uint32_t mask,
 	ESYS_TR hs;
 	TSS2_RC rc;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!blob || !blob_len)
 		return MGR_PTPM_E_INVAL;
 	*blob = NULL;
@@ -724,7 +712,7 @@ static void explain_policy(struct mgr_ptpm *p, const struct sealed *s,
 	unsigned k = 0;
 
 	if (mgr_ptpm_pcr_read(p, s->mask, now, sizeof(now), NULL, 0)) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"Unseal: TPM_RC_POLICY_FAIL: the platform PCRs are "
 			"not those the root key was sealed to");
 		return;
@@ -739,7 +727,7 @@ static void explain_policy(struct mgr_ptpm *p, const struct sealed *s,
 					      "%s%u", o ? "," : "", i);
 		k++;
 	}
-	set_why(why, why_len,
+	vtpm_set_why(why, why_len,
 		"Unseal: TPM_RC_POLICY_FAIL: the platform is not in the state "
 		"the root key was sealed to; %s%s",
 		o ? "sha256 PCRs that changed since sealing: "
@@ -763,14 +751,14 @@ enum mgr_ptpm_err mgr_ptpm_unseal(struct mgr_ptpm *p, const uint8_t *blob,
 	struct sealed s;
 	TSS2_RC rc;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!p || !secret)
 		return MGR_PTPM_E_INVAL;
 	ret = sealed_parse(blob, blob_len, &s, why, why_len);
 	if (ret)
 		return ret;
 	if (memcmp(s.parent, p->primary_name, NAME_LEN) != 0) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"sealed key: sealed under another storage key (was the "
 			"TPM cleared, or another SRK configured?)");
 		return MGR_PTPM_E_FORMAT;
@@ -783,7 +771,7 @@ enum mgr_ptpm_err mgr_ptpm_unseal(struct mgr_ptpm *p, const uint8_t *blob,
 	if (expect.size != s.pub.publicArea.authPolicy.size ||
 	    memcmp(expect.buffer, s.pub.publicArea.authPolicy.buffer,
 		   expect.size) != 0) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"sealed key: its policy does not match its PCR record");
 		return MGR_PTPM_E_FORMAT;
 	}
@@ -829,7 +817,7 @@ enum mgr_ptpm_err mgr_ptpm_unseal(struct mgr_ptpm *p, const uint8_t *blob,
 		goto out;
 	}
 	if (data->size != MGR_KEY_LEN) {
-		set_why(why, why_len, "Unseal: %u bytes, not a root key",
+		vtpm_set_why(why, why_len, "Unseal: %u bytes, not a root key",
 			(unsigned)data->size);
 		ret = MGR_PTPM_E_FORMAT;
 		goto out;
@@ -865,7 +853,7 @@ static enum mgr_ptpm_err nv_open(struct mgr_ptpm *p, uint32_t index,
 	if (rc) {
 		ret = tss_fail("NV index", rc, why, why_len);
 		if (rc_base(tpm_rc(rc)) == TPM2_RC_HANDLE) {
-			set_why(why, why_len, "NV index 0x%08x is not defined",
+			vtpm_set_why(why, why_len, "NV index 0x%08x is not defined",
 				index);
 			ret = MGR_PTPM_E_NV_MISSING;
 		}
@@ -881,7 +869,7 @@ static enum mgr_ptpm_err nv_open(struct mgr_ptpm *p, uint32_t index,
 		    (NV_ATTRS | (TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT)) ||
 	    pub->nvPublic.dataSize != 8 ||
 	    pub->nvPublic.nameAlg != TPM2_ALG_SHA256) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"NV index 0x%08x: attributes 0x%x, not the manager's "
 			"counter",
 			index, (unsigned)pub->nvPublic.attributes);
@@ -920,7 +908,7 @@ static enum mgr_ptpm_err nv_read(struct mgr_ptpm *p, ESYS_TR h, uint64_t *value,
 		return tss_fail("NV_Read", rc, why, why_len);
 	}
 	if (data->size != 8) {
-		set_why(why, why_len, "NV_Read: %u bytes", data->size);
+		vtpm_set_why(why, why_len, "NV_Read: %u bytes", data->size);
 		Esys_Free(data);
 		return MGR_PTPM_E_NV_KIND;
 	}
@@ -961,7 +949,7 @@ enum mgr_ptpm_err mgr_ptpm_counter_define(struct mgr_ptpm *p, uint32_t index,
 	uint64_t v;
 	TSS2_RC rc;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!p || (auth_len && !auth) || auth_len > MGR_KEY_LEN ||
 	    (index >> 24) != TPM2_HT_NV_INDEX)
 		return MGR_PTPM_E_INVAL;
@@ -984,7 +972,7 @@ enum mgr_ptpm_err mgr_ptpm_counter_define(struct mgr_ptpm *p, uint32_t index,
 		drop_session(p);
 		ret = tss_fail("NV_DefineSpace", rc, why, why_len);
 		if (ret == MGR_PTPM_E_NV_EXISTS)
-			set_why(why, why_len, "NV index 0x%08x already defined",
+			vtpm_set_why(why, why_len, "NV index 0x%08x already defined",
 				index);
 		goto out;
 	}
@@ -1005,14 +993,14 @@ enum mgr_ptpm_err mgr_ptpm_counter_undefine(struct mgr_ptpm *p, uint32_t index,
 	ESYS_TR h, hs;
 	TSS2_RC rc;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!p)
 		return MGR_PTPM_E_INVAL;
 	rc = Esys_TR_FromTPMPublic(p->esys, index, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, &h);
 	if (rc) {
 		if (rc_base(tpm_rc(rc)) == TPM2_RC_HANDLE) {
-			set_why(why, why_len, "NV index 0x%08x is not defined",
+			vtpm_set_why(why, why_len, "NV index 0x%08x is not defined",
 				index);
 			return MGR_PTPM_E_NV_MISSING;
 		}
@@ -1041,7 +1029,7 @@ enum mgr_ptpm_err mgr_ptpm_counter_read(struct mgr_ptpm *p, uint32_t index,
 	enum mgr_ptpm_err ret;
 	ESYS_TR h;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!p || !value || auth_len > MGR_KEY_LEN)
 		return MGR_PTPM_E_INVAL;
 	ret = nv_open(p, index, auth, auth_len, &h, why, why_len);
@@ -1060,7 +1048,7 @@ enum mgr_ptpm_err mgr_ptpm_counter_increment(struct mgr_ptpm *p, uint32_t index,
 	enum mgr_ptpm_err ret;
 	ESYS_TR h;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!p || !value || auth_len > MGR_KEY_LEN)
 		return MGR_PTPM_E_INVAL;
 	ret = nv_open(p, index, auth, auth_len, &h, why, why_len);
@@ -1258,7 +1246,7 @@ enum mgr_ptpm_err mgr_ptpm_deep_quote(struct mgr_ptpm *p, uint32_t mask,
 	size_t off = 0;
 	TSS2_RC rc;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (!p || !out || !mask_ok(mask))
@@ -1266,7 +1254,7 @@ enum mgr_ptpm_err mgr_ptpm_deep_quote(struct mgr_ptpm *p, uint32_t mask,
 	ret = mgr_deep_quote_data(ek_pub, ek_len, uuid, nonce, nonce_len,
 				  qdata.buffer);
 	if (ret) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"deep quote: the vTPM EK public area, uuid or nonce "
 			"is not acceptable");
 		return ret;

@@ -24,6 +24,7 @@
 #include "acm/acm.h"
 #include "vtpm-instance/vtpm.h"
 #include "vtpm-manager/mgr_seal.h"
+#include "vtpm-instance/vtpm_util.h"
 
 static_assert(MGR_LABEL_MAX == ACM_NAME_MAX, "labels are ACM names");
 static_assert(MGR_STATE_MAX == VTPM_STATE_MAX, "same state limit");
@@ -110,19 +111,6 @@ const char *mgr_seal_strerror(enum mgr_seal_err err)
 	if ((unsigned)err >= MGR_SEAL_E_COUNT_ || !err_text[err])
 		return "unknown error";
 	return err_text[err];
-}
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
 }
 
 /* --------------------------------------------------------- state names */
@@ -839,19 +827,19 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 
 	h = take(&c, BODY_HDR_LEN);
 	if (!h) {
-		set_why(why, why_len, "table shorter than its 8-byte header");
+		vtpm_set_why(why, why_len, "table shorter than its 8-byte header");
 		return MGR_SEAL_E_BODY;
 	}
 	count = get_le32(h);
 	if (get_le32(h + 4) != 0) {
-		set_why(why, why_len, "table header reserved word not zero");
+		vtpm_set_why(why, why_len, "table header reserved word not zero");
 		return MGR_SEAL_E_BODY;
 	}
 	/* Each entry takes at least MGR_ROOT_ENTRY_FIXED + 8 bytes, so a
 	 * count the body cannot hold is refused before any allocation. */
 	if (count > MGR_ROOT_MAX_INSTANCES ||
 	    count > left(&c) / (MGR_ROOT_ENTRY_FIXED + 8)) {
-		set_why(why, why_len, "count %u does not fit the table", count);
+		vtpm_set_why(why, why_len, "count %u does not fit the table", count);
 		return MGR_SEAL_E_BODY;
 	}
 	ret = reserve(out, count);
@@ -865,13 +853,13 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 
 		f = take(&c, MGR_ROOT_ENTRY_FIXED);
 		if (!f) {
-			set_why(why, why_len, "entry %u truncated", i);
+			vtpm_set_why(why, why_len, "entry %u truncated", i);
 			return MGR_SEAL_E_BODY;
 		}
 		memcpy(e->uuid.b, f + ENT_OFF_UUID, MGR_UUID_LEN);
 		if (i && memcmp(out->inst[i - 1].uuid.b, e->uuid.b,
 				MGR_UUID_LEN) >= 0) {
-			set_why(why, why_len,
+			vtpm_set_why(why, why_len,
 				"entry %u: uuids not strictly ascending", i);
 			return MGR_SEAL_E_BODY;
 		}
@@ -879,14 +867,14 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 		memcpy(e->domain.b, f + ENT_OFF_DOMAIN, MGR_UUID_LEN);
 		flags = get_le32(f + ENT_OFF_FLAGS);
 		if (flags & ~MGR_INST_F_ALL) {
-			set_why(why, why_len, "entry %u: unknown flags 0x%x", i,
+			vtpm_set_why(why, why_len, "entry %u: unknown flags 0x%x", i,
 				flags & ~MGR_INST_F_ALL);
 			return MGR_SEAL_E_BODY;
 		}
 		e->flags = flags;
 		n = get_le16(f + ENT_OFF_LABLEN);
 		if (get_le16(f + ENT_OFF_RSVD) != 0) {
-			set_why(why, why_len, "entry %u: reserved not zero", i);
+			vtpm_set_why(why, why_len, "entry %u: reserved not zero", i);
 			return MGR_SEAL_E_BODY;
 		}
 		for (unsigned s = 0; s < MGR_STATE_NAMES; s++) {
@@ -901,7 +889,7 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 			if ((sf & ~STATE_F_PRESENT) || get_le32(q + 28) ||
 			    (r->present && !r->generation) ||
 			    (!r->present && !all_zero(r->tag, MGR_TAG_LEN))) {
-				set_why(why, why_len,
+				vtpm_set_why(why, why_len,
 					"entry %u: state %s reference invalid",
 					i, state_names[s]);
 				return MGR_SEAL_E_BODY;
@@ -909,20 +897,20 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 		}
 		lab = take(&c, n);
 		if (!lab || !label_ok(lab, n)) {
-			set_why(why, why_len, "entry %u: label invalid", i);
+			vtpm_set_why(why, why_len, "entry %u: label invalid", i);
 			return MGR_SEAL_E_BODY;
 		}
 		memcpy(e->label, lab, n);
 		e->label[n] = '\0';
 		pad = take(&c, pad8(n));
 		if (!pad || !all_zero(pad, pad8(n))) {
-			set_why(why, why_len, "entry %u: padding invalid", i);
+			vtpm_set_why(why, why_len, "entry %u: padding invalid", i);
 			return MGR_SEAL_E_BODY;
 		}
 		out->count = i + 1;
 	}
 	if (left(&c)) {
-		set_why(why, why_len, "%zu bytes after the last entry",
+		vtpm_set_why(why, why_len, "%zu bytes after the last entry",
 			left(&c));
 		return MGR_SEAL_E_BODY;
 	}
@@ -938,7 +926,7 @@ enum mgr_seal_err mgr_root_decode(const uint8_t *buf, size_t len,
 	uint8_t *body = NULL;
 	struct root_hdr rh;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!out)
 		return MGR_SEAL_E_INVAL;
 	mgr_root_init(out, NULL, 0);
@@ -946,7 +934,7 @@ enum mgr_seal_err mgr_root_decode(const uint8_t *buf, size_t len,
 		return MGR_SEAL_E_INVAL;
 	ret = root_parse(buf, len, &rh);
 	if (ret) {
-		set_why(why, why_len, "%s", mgr_seal_strerror(ret));
+		vtpm_set_why(why, why_len, "%s", mgr_seal_strerror(ret));
 		return ret;
 	}
 	body = malloc(rh.ct_len ? rh.ct_len : 1);
@@ -955,7 +943,7 @@ enum mgr_seal_err mgr_root_decode(const uint8_t *buf, size_t len,
 	ret = gcm_decrypt(keys->enc, rh.nonce, buf, MGR_ROOT_HDR_LEN, rh.ct,
 			  rh.ct_len, rh.tag, body);
 	if (ret) {
-		set_why(why, why_len, "%s", mgr_seal_strerror(ret));
+		vtpm_set_why(why, why_len, "%s", mgr_seal_strerror(ret));
 		goto out;
 	}
 	out->generation = rh.generation;

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "vtpm-manager/mgr_seal.h"
+#include "vtpm-instance/vtpm_util.h"
 
 #define TMP_NAME_MAX 32
 
@@ -49,19 +50,6 @@ static const char *const dir_names[] = {
 	MGR_ROOTDIR_PENDING,
 	MGR_ROOTDIR_SEALED_KEY,
 };
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
 
 static bool name_ok(const char *name)
 {
@@ -88,38 +76,38 @@ enum mgr_seal_err mgr_rootdir_open(struct mgr_rootdir **out, const char *dir,
 	struct stat sb;
 	int fd;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!out)
 		return MGR_SEAL_E_INVAL;
 	*out = NULL;
 	if (!dir || !*dir) {
-		set_why(why, why_len, "no directory given");
+		vtpm_set_why(why, why_len, "no directory given");
 		return MGR_SEAL_E_INVAL;
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		set_why(why, why_len, "%s: cannot open: %s", dir,
+		vtpm_set_why(why, why_len, "%s: cannot open: %s", dir,
 			strerror(errno));
 		return MGR_SEAL_E_IO;
 	}
 	if (fstat(fd, &sb) < 0) {
-		set_why(why, why_len, "%s: cannot stat: %s", dir,
+		vtpm_set_why(why, why_len, "%s: cannot stat: %s", dir,
 			strerror(errno));
 		goto out;
 	}
 	/* Whoever else can write here can replace the manager's records
 	 * (rollback is refused, but deletion is a denial of service). */
 	if (sb.st_uid != geteuid()) {
-		set_why(why, why_len, "%s: owned by uid %u, not by us (%u)",
+		vtpm_set_why(why, why_len, "%s: owned by uid %u, not by us (%u)",
 			dir, (unsigned)sb.st_uid, (unsigned)geteuid());
 		goto out;
 	}
 	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
-		set_why(why, why_len, "%s: writable by group or others", dir);
+		vtpm_set_why(why, why_len, "%s: writable by group or others", dir);
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		set_why(why, why_len, "%s: %s", dir,
+		vtpm_set_why(why, why_len, "%s: %s", dir,
 			errno == EWOULDBLOCK ? "in use by another manager"
 					     : strerror(errno));
 		goto out;
@@ -127,7 +115,7 @@ enum mgr_seal_err mgr_rootdir_open(struct mgr_rootdir **out, const char *dir,
 	for (size_t i = 0; i < sizeof(dir_names) / sizeof(dir_names[0]); i++) {
 		tmp_name(tmp, dir_names[i]);
 		if (unlinkat(fd, tmp, 0) < 0 && errno != ENOENT) {
-			set_why(why, why_len, "%s: cannot remove %s: %s", dir,
+			vtpm_set_why(why, why_len, "%s: cannot remove %s: %s", dir,
 				tmp, strerror(errno));
 			goto out;
 		}
@@ -178,7 +166,7 @@ enum mgr_seal_err mgr_rootdir_write(struct mgr_rootdir *dir, const char *name,
 	bool made = false; /* tmp is ours to remove on failure */
 	int fd, err = 0;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!dir || !name_ok(name) || (!data && len))
 		return MGR_SEAL_E_INVAL;
 	if (len > MGR_ROOTDIR_FILE_MAX)
@@ -218,7 +206,7 @@ out:
 		unlinkat(dir->dirfd, tmp, 0);
 	if (!err)
 		return MGR_SEAL_OK;
-	set_why(why, why_len, "writing %s: %s", name, strerror(err));
+	vtpm_set_why(why, why_len, "writing %s: %s", name, strerror(err));
 	return MGR_SEAL_E_IO;
 }
 
@@ -233,7 +221,7 @@ enum mgr_seal_err mgr_rootdir_read(struct mgr_rootdir *dir, const char *name,
 	ssize_t n;
 	int fd;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!data || !len)
 		return MGR_SEAL_E_INVAL;
 	*data = NULL;
@@ -246,19 +234,19 @@ enum mgr_seal_err mgr_rootdir_read(struct mgr_rootdir *dir, const char *name,
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return MGR_SEAL_E_NOT_FOUND;
-		set_why(why, why_len, "opening %s: %s", name, strerror(errno));
+		vtpm_set_why(why, why_len, "opening %s: %s", name, strerror(errno));
 		return MGR_SEAL_E_IO;
 	}
 	if (fstat(fd, &st) < 0) {
-		set_why(why, why_len, "%s: %s", name, strerror(errno));
+		vtpm_set_why(why, why_len, "%s: %s", name, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_why(why, why_len, "%s: not a regular file", name);
+		vtpm_set_why(why, why_len, "%s: not a regular file", name);
 		goto out;
 	}
 	if (st.st_size > (off_t)MGR_ROOTDIR_FILE_MAX) {
-		set_why(why, why_len, "%s: %lld bytes, larger than any record",
+		vtpm_set_why(why, why_len, "%s: %lld bytes, larger than any record",
 			name, (long long)st.st_size);
 		ret = MGR_SEAL_E_TOO_BIG;
 		goto out;
@@ -281,7 +269,7 @@ enum mgr_seal_err mgr_rootdir_read(struct mgr_rootdir *dir, const char *name,
 		n = read(fd, &extra, 1);
 	while (n < 0 && errno == EINTR);
 	if (got != size || n != 0) {
-		set_why(why, why_len, "%s: changed while being read", name);
+		vtpm_set_why(why, why_len, "%s: changed while being read", name);
 		goto out;
 	}
 	*data = buf;
@@ -303,7 +291,7 @@ static enum mgr_seal_err counter_read(const struct mgr_counter *ctr,
 	int rc = ctr->ops->read(ctr->ctx, v, detail, sizeof(detail));
 
 	if (rc) {
-		set_why(why, why_len, "reading NV counter 0x%08x: %s",
+		vtpm_set_why(why, why_len, "reading NV counter 0x%08x: %s",
 			ctr->index, detail[0] ? detail : strerror(-rc));
 		return MGR_SEAL_E_COUNTER;
 	}
@@ -321,12 +309,12 @@ static enum mgr_seal_err counter_step(const struct mgr_counter *ctr,
 	int rc = ctr->ops->increment(ctr->ctx, &v, detail, sizeof(detail));
 
 	if (rc) {
-		set_why(why, why_len, "incrementing NV counter 0x%08x: %s",
+		vtpm_set_why(why, why_len, "incrementing NV counter 0x%08x: %s",
 			ctr->index, detail[0] ? detail : strerror(-rc));
 		return MGR_SEAL_E_COUNTER;
 	}
 	if (v != expect) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"NV counter 0x%08x moved to %" PRIu64
 			", expected %" PRIu64 ": another user increments it",
 			ctr->index, v, expect);
@@ -351,14 +339,14 @@ enum mgr_seal_err mgr_root_write_pending(struct mgr_rootdir *dir,
 	uint8_t *buf;
 	size_t len;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!dir || !keys || !root)
 		return MGR_SEAL_E_INVAL;
 	copy = *root; /* shallow: only the generation differs */
 	copy.generation = generation;
 	ret = mgr_root_encode(&copy, keys, &buf, &len);
 	if (ret) {
-		set_why(why, why_len, "encoding the root record: %s",
+		vtpm_set_why(why, why_len, "encoding the root record: %s",
 			mgr_seal_strerror(ret));
 		return ret;
 	}
@@ -371,13 +359,13 @@ enum mgr_seal_err mgr_root_write_pending(struct mgr_rootdir *dir,
 enum mgr_seal_err mgr_root_promote(struct mgr_rootdir *dir, char *why,
 				   size_t why_len)
 {
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (!dir)
 		return MGR_SEAL_E_INVAL;
 	if (renameat(dir->dirfd, MGR_ROOTDIR_PENDING, dir->dirfd,
 		     MGR_ROOTDIR_ROOT) < 0 ||
 	    fsync(dir->dirfd) < 0) {
-		set_why(why, why_len, "renaming %s to %s: %s",
+		vtpm_set_why(why, why_len, "renaming %s to %s: %s",
 			MGR_ROOTDIR_PENDING, MGR_ROOTDIR_ROOT, strerror(errno));
 		return MGR_SEAL_E_IO;
 	}
@@ -441,7 +429,7 @@ enum mgr_seal_err mgr_root_create(struct mgr_rootdir *dir,
 	struct stat st;
 	uint64_t c;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (ret)
 		return ret;
 	if (dir->known)
@@ -452,7 +440,7 @@ enum mgr_seal_err mgr_root_create(struct mgr_rootdir *dir,
 		if (fstatat(dir->dirfd, dir_names[i], &st,
 			    AT_SYMLINK_NOFOLLOW) == 0 ||
 		    errno != ENOENT) {
-			set_why(why, why_len,
+			vtpm_set_why(why, why_len,
 				"%s exists: refusing to create a new root "
 				"record over it",
 				dir_names[i]);
@@ -486,7 +474,7 @@ enum mgr_seal_err mgr_root_commit(struct mgr_rootdir *dir,
 {
 	enum mgr_seal_err ret = ready(dir, keys, counter, root);
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (ret)
 		return ret;
 	if (!dir->known || !dir->fenced || root->generation != dir->counter ||
@@ -510,7 +498,7 @@ enum mgr_seal_err mgr_root_fence(struct mgr_rootdir *dir,
 {
 	enum mgr_seal_err ret = ready(dir, keys, counter, root);
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	if (ret)
 		return ret;
 	if (!dir->known || root->generation != dir->counter)
@@ -567,7 +555,7 @@ mgr_root_recover(struct mgr_rootdir *dir, const struct mgr_root_keys *keys,
 	int pick = -1;
 	uint64_t c;
 
-	set_why(why, why_len, "%s", "");
+	vtpm_set_why(why, why_len, "%s", "");
 	memset(rep, 0, sizeof(*rep));
 	if (out)
 		mgr_root_init(out, NULL, 0);
@@ -638,7 +626,7 @@ mgr_root_recover(struct mgr_rootdir *dir, const struct mgr_root_keys *keys,
 
 		describe(a, sizeof(a), names[0], rep, 0, c, detail[0]);
 		describe(b, sizeof(b), names[1], rep, 1, c, detail[1]);
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"NV counter 0x%08x is %" PRIu64 "; %s; %s",
 			counter->index, c, a, b);
 		ret = MGR_SEAL_E_NO_RECORD;
@@ -657,7 +645,7 @@ mgr_root_recover(struct mgr_rootdir *dir, const struct mgr_root_keys *keys,
 			goto out; /* repaired before the next write */
 	}
 	if (rep->rolled_forward)
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"completed an interrupted commit: generation %" PRIu64,
 			c);
 	else if (rep->file[!pick].present && rep->file[!pick].err) {
@@ -665,7 +653,7 @@ mgr_root_recover(struct mgr_rootdir *dir, const struct mgr_root_keys *keys,
 
 		describe(a, sizeof(a), names[!pick], rep, !pick, c,
 			 detail[!pick]);
-		set_why(why, why_len, "ignored %s", a);
+		vtpm_set_why(why, why_len, "ignored %s", a);
 	}
 out:
 	mgr_root_free(&cand[0]);

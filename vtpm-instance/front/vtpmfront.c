@@ -38,6 +38,7 @@
 
 #include "hypervisor/guest/hvguest.h"
 #include "vtpm-instance/front/vtpmfront.h"
+#include "vtpm-instance/vtpm_util.h"
 
 /* The header of struct tpmif_shared_page, by offset (xen/io/tpmif.h). */
 enum {
@@ -120,20 +121,6 @@ static int left_ms(int64_t deadline)
 	if (l > INT32_MAX)
 		return INT32_MAX;
 	return l > 0 ? (int)l : 0;
-}
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
 }
 
 static volatile uint8_t *ring(const struct vtpmfront *f)
@@ -398,16 +385,16 @@ static int read_backend(struct vtpmfront *f, int64_t deadline, char *why,
 	snprintf(path, sizeof(path), "%s/backend-id", f->fe);
 	rc = hvg_xs_wait_read(f->xs, path, buf, sizeof(buf), left_ms(deadline));
 	if (rc) {
-		set_why(why, why_len, "reading %s: %s", path, hvg_strerror(rc));
+		vtpm_set_why(why, why_len, "reading %s: %s", path, hvg_strerror(rc));
 		return rc;
 	}
 	if (!parse_u32(buf, HV_DOMID_MAX, &f->backend_id)) {
-		set_why(why, why_len, "%s is not a domain id", path);
+		vtpm_set_why(why, why_len, "%s is not a domain id", path);
 		return -EPROTO;
 	}
 	rc = xs_get(f, f->fe, "backend", f->be, sizeof(f->be) - 24);
 	if (rc) {
-		set_why(why, why_len, "reading %s/backend: %s", f->fe,
+		vtpm_set_why(why, why_len, "reading %s/backend: %s", f->fe,
 			hvg_strerror(rc));
 		return rc;
 	}
@@ -419,7 +406,7 @@ static int read_backend(struct vtpmfront *f, int64_t deadline, char *why,
 		    strlen(f->be) ||
 	    strstr(f->be, "//") || strstr(f->be, "/..") ||
 	    f->be[strlen(f->be) - 1] == '/') {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"%s/backend is not a directory of domain %u", f->fe,
 			(unsigned)f->backend_id);
 		return -EPROTO;
@@ -452,13 +439,13 @@ static int setup_ring(struct vtpmfront *f, char *why, size_t why_len)
 
 	rc = hvg_page_alloc(&f->page);
 	if (rc) {
-		set_why(why, why_len, "allocating the ring page: %s",
+		vtpm_set_why(why, why_len, "allocating the ring page: %s",
 			hvg_strerror(rc));
 		return rc;
 	}
 	rc = hvg_grant(f->g, &f->page, f->backend_id, false, &f->gref);
 	if (rc) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"granting the ring page to domain %u: %s%s",
 			(unsigned)f->backend_id, hvg_strerror(rc),
 			rc == -EACCES ? ", the policy refused it" : "");
@@ -467,7 +454,7 @@ static int setup_ring(struct vtpmfront *f, char *why, size_t why_len)
 	f->granted = true;
 	rc = hvg_evtchn_alloc_unbound(f->g, f->backend_id, &f->port);
 	if (rc) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"offering an event channel to domain %u: %s%s",
 			(unsigned)f->backend_id, hvg_strerror(rc),
 			rc == -EACCES ? ", the policy refused it" : "");
@@ -498,7 +485,7 @@ static int publish(struct vtpmfront *f, char *why, size_t why_len)
 
 		if (t == XBT_NULL) {
 			rc = -(errno ? errno : EIO);
-			set_why(why, why_len,
+			vtpm_set_why(why, why_len,
 				"starting a XenStore transaction: %s",
 				hvg_strerror(rc));
 			return rc;
@@ -508,7 +495,7 @@ static int publish(struct vtpmfront *f, char *why, size_t why_len)
 		    !txn_put(f, t, "feature-protocol-v2", 1)) {
 			rc = -(errno ? errno : EIO);
 			xs_transaction_end(f->xs, t, true);
-			set_why(why, why_len, "writing %s/ring-ref: %s", f->fe,
+			vtpm_set_why(why, why_len, "writing %s/ring-ref: %s", f->fe,
 				hvg_strerror(rc));
 			return rc;
 		}
@@ -516,14 +503,14 @@ static int publish(struct vtpmfront *f, char *why, size_t why_len)
 			break;
 		rc = -(errno ? errno : EIO);
 		if (rc != -EAGAIN || tries >= TXN_RETRIES) {
-			set_why(why, why_len, "committing %s/ring-ref: %s",
+			vtpm_set_why(why, why_len, "committing %s/ring-ref: %s",
 				f->fe, hvg_strerror(rc));
 			return rc;
 		}
 	}
 	rc = write_state(f, XenbusStateInitialised);
 	if (rc)
-		set_why(why, why_len, "writing %s/state: %s", f->fe,
+		vtpm_set_why(why, why_len, "writing %s/state: %s", f->fe,
 			hvg_strerror(rc));
 	return rc;
 }
@@ -538,25 +525,25 @@ static int wait_connected(struct vtpmfront *f, int64_t deadline, char *why,
 
 	rc = wait_backend(f, BE_WAIT_CONNECTED, deadline, &st);
 	if (rc == -ETIMEDOUT) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"backend %s did not connect in time (state %d)", f->be,
 			st);
 		return rc;
 	}
 	if (rc) {
-		set_why(why, why_len, "watching %s/state: %s", f->be,
+		vtpm_set_why(why, why_len, "watching %s/state: %s", f->be,
 			hvg_strerror(rc));
 		return rc;
 	}
 	if (st != XenbusStateConnected) {
 		rc = backend_error(f, buf, sizeof(buf));
-		set_why(why, why_len, "backend domain %u closed: %s",
+		vtpm_set_why(why, why_len, "backend domain %u closed: %s",
 			(unsigned)f->backend_id, buf);
 		return rc;
 	}
 	if (xs_get(f, f->be, "feature-protocol-v2", buf, sizeof(buf)) ||
 	    strcmp(buf, "1")) {
-		set_why(why, why_len,
+		vtpm_set_why(why, why_len,
 			"backend %s lacks feature-protocol-v2: vTPM protocol 2 "
 			"required",
 			f->be);
@@ -575,7 +562,7 @@ static int wait_bound(struct vtpmfront *f, int64_t deadline, char *why,
 		int rc = hvg_process_notices(f->g);
 
 		if (rc) {
-			set_why(why, why_len, "hypervisor channel: %s",
+			vtpm_set_why(why, why_len, "hypervisor channel: %s",
 				hvg_strerror(rc));
 			return rc;
 		}
@@ -583,7 +570,7 @@ static int wait_bound(struct vtpmfront *f, int64_t deadline, char *why,
 			return 0;
 		rc = poll(&pfd, 1, left_ms(deadline));
 		if (rc == 0) {
-			set_why(why, why_len,
+			vtpm_set_why(why, why_len,
 				"backend is Connected but did not bind event "
 				"channel %u",
 				(unsigned)f->port);
@@ -591,7 +578,7 @@ static int wait_bound(struct vtpmfront *f, int64_t deadline, char *why,
 		}
 		if (rc < 0 && errno != EINTR) {
 			rc = -errno;
-			set_why(why, why_len, "poll: %s", hvg_strerror(rc));
+			vtpm_set_why(why, why_len, "poll: %s", hvg_strerror(rc));
 			return rc;
 		}
 	}
@@ -637,10 +624,10 @@ int vtpmfront_connect(struct hvg *g, struct xs_handle *xs, uint32_t devid,
 	int rc;
 
 	*out = NULL;
-	set_why(why, why_len, "ok");
+	vtpm_set_why(why, why_len, "ok");
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		set_why(why, why_len, "out of memory");
+		vtpm_set_why(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
 	f->g = g;
@@ -670,7 +657,7 @@ int vtpmfront_connect(struct hvg *g, struct xs_handle *xs, uint32_t devid,
 		goto fail;
 	rc = write_state(f, XenbusStateConnected);
 	if (rc) {
-		set_why(why, why_len, "writing %s/state: %s", f->fe,
+		vtpm_set_why(why, why_len, "writing %s/state: %s", f->fe,
 			hvg_strerror(rc));
 		goto fail;
 	}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vtpm_util.h - the few helpers every vTPM and manager file needs: a
+ * "why" message for callers that pass a buffer, and TPM wire integers
+ * (big-endian).  Header-only (static inline), so each library and fuzz
+ * harness that includes it needs no extra object.
+ */
+#ifndef HVSEC_VTPM_UTIL_H
+#define HVSEC_VTPM_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Formats into why (NUL-terminated, truncated) unless why is NULL. */
+static inline void vtpm_set_why(char *why, size_t why_len, const char *fmt,
+				...) __attribute__((format(printf, 3, 4)));
+static inline void vtpm_set_why(char *why, size_t why_len, const char *fmt,
+				...)
+{
+	va_list ap;
+
+	if (!why || !why_len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+}
+
+static inline uint16_t vtpm_get_be16(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t vtpm_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void vtpm_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void vtpm_put_be32(uint8_t *p, uint32_t v)
+{
+	vtpm_put_be16(p, (uint16_t)(v >> 16));
+	vtpm_put_be16(p + 2, (uint16_t)v);
+}
+
+#endif /* HVSEC_VTPM_UTIL_H */
