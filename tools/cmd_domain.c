@@ -245,20 +245,6 @@ int hvt_cmd_relabel(struct hvt *t, const struct hvt_args *a)
 	return rc;
 }
 
-/* Whether the domain still runs, asked quietly (it may be gone). */
-static bool still_live(struct hvt *t, uint32_t domid)
-{
-	struct hv_ctl_lookup req;
-	struct hv_ctl_domain_info info;
-
-	memset(&req, 0, sizeof(req));
-	req.domid = domid;
-	if (hvt_call(t, HV_CTL_DOMAIN_INFO, &req, sizeof(req), NULL, 0) ||
-	    t->resp->body_len != sizeof(info))
-		return false;
-	memcpy(&info, t->resp->body, sizeof(info));
-	return hvt_domain_live(&info);
-}
 
 static int copy_out(int fd)
 {
@@ -307,7 +293,7 @@ int hvt_cmd_console(struct hvt *t, const struct hvt_args *a)
 		struct timespec ts = {0, 200 * 1000 * 1000};
 
 		nanosleep(&ts, NULL);
-		if (!still_live(t, info.domid)) {
+		if (!hvt_domain_alive(t, info.domid)) {
 			rc = copy_out(fd);
 			break;
 		}

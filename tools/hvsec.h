@@ -193,6 +193,8 @@ const char *hvt_domain_name(const struct hv_ctl_domain_info *v, size_t n,
 			    uint32_t domid);
 /* A domain that counts as running for the Chinese Wall. */
 bool hvt_domain_live(const struct hv_ctl_domain_info *d);
+/* Asked quietly by id: false when it is gone, dead or unreachable. */
+bool hvt_domain_alive(struct hvt *t, uint32_t domid);
 /* A resource's label in the daemon's store: 0 (label copied), -ENOENT
  * (unlabelled), or an exit status > 0 (reported). */
 int hvt_reslabel_get(struct hvt *t, const char *res, char *label, size_t len);

@@ -257,3 +257,17 @@ int hvt_reslabel_get(struct hvt *t, const char *res, char *label, size_t len)
 	memcpy(label, got, strlen(got) + 1);
 	return 0;
 }
+
+bool hvt_domain_alive(struct hvt *t, uint32_t domid)
+{
+	struct hv_ctl_lookup req;
+	struct hv_ctl_domain_info info;
+
+	memset(&req, 0, sizeof(req));
+	req.domid = domid;
+	if (hvt_call(t, HV_CTL_DOMAIN_INFO, &req, sizeof(req), NULL, 0) ||
+	    t->resp->body_len != sizeof(info))
+		return false;
+	memcpy(&info, t->resp->body, sizeof(info));
+	return hvt_domain_live(&info);
+}

@@ -719,19 +719,6 @@ static size_t read_recs(struct xs_handle *xs, uint32_t g, struct hvt_vtpm_rec *r
 	return k;
 }
 
-static bool domain_gone(struct hvt *t, uint32_t domid)
-{
-	struct hv_ctl_lookup req;
-	struct hv_ctl_domain_info info;
-
-	memset(&req, 0, sizeof(req));
-	req.domid = domid;
-	if (hvt_call(t, HV_CTL_DOMAIN_INFO, &req, sizeof(req), NULL, 0) ||
-	    t->resp->body_len != sizeof(info))
-		return true;
-	memcpy(&info, t->resp->body, sizeof(info));
-	return !hvt_domain_live(&info);
-}
 
 /* Reads the guest's vTPM records (before it is destroyed). */
 int hvt_vtpm_records(struct hvt *t, uint32_t g, struct hvt_vtpm_recs *out)
@@ -757,7 +744,7 @@ static void stop_stub(struct hvt *t, uint32_t guest,
 	bool state = r->dir[0] == '/';
 
 	/* The backend sees its frontend gone and powers off. */
-	for (int w = 0; w < VTPM_STOP_MS && !domain_gone(t, r->be_domid);
+	for (int w = 0; w < VTPM_STOP_MS && hvt_domain_alive(t, r->be_domid);
 	     w += 20)
 		sleep_ms(20);
 	domid_call(t, HV_CTL_DOMAIN_DESTROY, r->be_domid);

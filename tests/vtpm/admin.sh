@@ -9,6 +9,7 @@
 # is gone; an ephemeral vTPM is listed as such; every action and refusal
 # is in the audit log (JSON Lines).
 source "$(dirname "$0")/../tools/lib-ts.sh"
+source "$(dirname "$0")/lib-vtpm.sh"
 TPMFRONT=$HVSEC_BIN/hvsec-tpmfront
 VTPMD=$HVSEC_BIN/hvsec-vtpmd
 ts_need "$HVSEC" "$HVSECD" "$POLC" "$TPMFRONT" "$VTPMD"
@@ -47,15 +48,6 @@ guest_cfg() { # FILE NAME OUTDIR [UUID]
 	} >"$1"
 	mkdir -p "$3"; chmod 0777 "$3"
 }
-wait_console() { # NAME REGEX [SECONDS]
-	local n=$(( ${3:-60} * 10 ))
-	for _ in $(seq "$n"); do
-		hv console "$1" 2>/dev/null | grep -Eq -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-domid() { hv list "$1" | awk -v n="$1" '$1 == n {print $2}'; }
 # The fields of `openssl x509` the way show prints them.
 serial_of() { openssl x509 -inform DER -in "$1" -noout -serial | sed 's/^serial=//'; }
 fpr_of() { openssl x509 -inform DER -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }
@@ -76,7 +68,7 @@ expect "audit: create failed, with the reason" 0 "create +[0-9a-f-]+ +nobe +fail
 # ---- a running guest with a kept vTPM
 guest_cfg "$T/a.cfg" adm "$G/out" "$UUID"
 expect "create" 0 '^Started domain adm' -- hv create "$T/a.cfg"
-GID=$(domid adm); SID=$(domid adm-vtpm0)
+GID=$(domid_of adm); SID=$(domid_of adm-vtpm0)
 expect "audit: create, its stub, manufactured now" 0 "create +$UUID +adm +ok +vTPM 0: stub adm-vtpm0 \\($SID\\), manufactured now\$" -- hv vtpm audit
 if wait_console adm 'GUEST DONE' 60; then ok "guest read its EK certificates" 0 ""; else
 	ok "guest read its EK certificates" 1 "$(hv console adm | tail -n 20)"; fi

@@ -7,6 +7,7 @@
 # a changed command line, a changed kernel and a PCR 9 extended after boot
 # each fail attestation (exit 1), naming what changed.
 source "$(dirname "$0")/../tools/lib-ts.sh"
+source "$(dirname "$0")/lib-vtpm.sh"
 TPMFRONT=$HVSEC_BIN/hvsec-tpmfront
 VTPMD=$HVSEC_BIN/hvsec-vtpmd
 ts_need "$HVSEC" "$HVSECD" "$POLC" "$TPMFRONT" "$VTPMD"
@@ -37,14 +38,6 @@ guest_cfg() {
 		printf "access_control = ['policy=multi-tenant,label=Acme']\n"
 		printf "vtpm = ['backend=0,uuid=%s']\n" "$UUID"
 	} >"$1"
-}
-wait_console() { # NAME REGEX [SECONDS]
-	local n=$(( ${3:-60} * 10 ))
-	for _ in $(seq "$n"); do
-		hv console "$1" 2>/dev/null | grep -Eq -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
 }
 boot() { # CFG: create, wait until tpmfront serves
 	hv destroy att >/dev/null 2>&1

@@ -11,6 +11,7 @@
 # after create is refused at connect (resource_use, audited) and connects
 # once unlabelled, and destroy leaves nothing behind.
 source "$(dirname "$0")/../tools/lib-ts.sh"
+source "$(dirname "$0")/lib-vtpm.sh"
 TPMFRONT=$HVSEC_BIN/hvsec-tpmfront
 VTPMD=$HVSEC_BIN/hvsec-vtpmd
 ts_need "$HVSEC" "$HVSECD" "$POLC" "$TPMFRONT" "$VTPMD"
@@ -43,20 +44,6 @@ guest_cfg() {
 		printf "access_control = ['policy=multi-tenant,label=%s']\n" "$3"
 		printf "vtpm = ['%s']\n" "$4"
 	} >"$1"
-}
-# wait_console NAME REGEX [SECONDS]: the guest's console matches.
-wait_console() {
-	local n=$(( ${3:-60} * 10 ))
-	for _ in $(seq "$n"); do
-		hv console "$1" 2>/dev/null | grep -Eq -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-console_ok() { # NAME CHECKNAME REGEX
-	if hv console "$1" | grep -Eq -- "$3"; then ok "$2" 0 ""; else
-		ok "$2" 1 "console of $1 lacks /$3/:
-$(hv console "$1" | tail -n 30 | sed 's/^/  | /')"; fi
 }
 
 # ---- first boot: every tool inside the guest

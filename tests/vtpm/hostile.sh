@@ -23,6 +23,7 @@
 # is bounded, and the whole script is stopped after 90 s.
 : "${TS_TEST_LIMIT:=90}"
 source "$(dirname "$0")/../tools/lib-ts.sh"
+source "$(dirname "$0")/lib-vtpm.sh"
 : "${HVSEC_BUILD:=build}"
 BUILD_DIR=$HVSEC_SRC/$HVSEC_BUILD
 [ -d "$BUILD_DIR" ] || BUILD_DIR=$HVSEC_BUILD
@@ -48,21 +49,6 @@ export HVSEC_VTPM_DIR=$G/state
 
 ts_start --policy "$T/mt.bin" || { echo "0 passed, 1 failed"; exit 1; }
 ctl() { timeout 30 "$HVCTL" "$RUN" "$@"; }
-domid_of() { hv list | awk -v n="$1" '$1 == n { print $2 }'; }
-# wait_console NAME REGEX SECONDS
-wait_console() {
-	local n=$(( $3 * 10 ))
-	for _ in $(seq "$n"); do
-		hv console "$1" 2>/dev/null | grep -Eq -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-console_ok() { # NAME CHECKNAME REGEX
-	if hv console "$1" | grep -Eq -- "$3"; then ok "$2" 0 ""; else
-		ok "$2" 1 "console of $1 lacks /$3/:
-$(hv console "$1" | tail -n 20 | sed 's/^/  | /')"; fi
-}
 rounds() { hv console good | grep -c '^ROUND [0-9]* ok'; }
 
 # ---- the well-behaved guest: rounds until $G/stop (at most 40 s)

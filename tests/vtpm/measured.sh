@@ -9,6 +9,7 @@
 # certificate verifies against `hvsec vtpm ca` and certifies the EK; a
 # changed `extra` changes PCR 8; a kept uuid is provisioned once.
 source "$(dirname "$0")/../tools/lib-ts.sh"
+source "$(dirname "$0")/lib-vtpm.sh"
 TPMFRONT=$HVSEC_BIN/hvsec-tpmfront
 VTPMD=$HVSEC_BIN/hvsec-vtpmd
 ts_need "$HVSEC" "$HVSECD" "$POLC" "$TPMFRONT" "$VTPMD"
@@ -55,24 +56,10 @@ guest_cfg() {
 	} >"$1"
 	mkdir -p "$3"; chmod 0777 "$3"
 }
-wait_console() { # NAME REGEX [SECONDS]
-	local n=$(( ${3:-60} * 10 ))
-	for _ in $(seq "$n"); do
-		hv console "$1" 2>/dev/null | grep -Eq -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-console_ok() { # NAME CHECKNAME REGEX
-	if hv console "$1" | grep -Eq -- "$3"; then ok "$2" 0 ""; else
-		ok "$2" 1 "console of $1 lacks /$3/:
-$(hv console "$1" | tail -n 30 | sed 's/^/  | /')"; fi
-}
-domid() { hv list "$1" | awk -v n="$1" '$1 == n {print $2}'; }
 # fetch_log NAME OUT: the event log from XenStore (base64 chunks) to OUT.
 fetch_log() {
 	local d ev i=0
-	d=$(domid "$1"); ev=/local/domain/$d/device/vtpm/0/event-log
+	d=$(domid_of "$1"); ev=/local/domain/$d/device/vtpm/0/event-log
 	: >"$2.b64"
 	while $XS xenstore-read "$ev/$i" >>"$2.b64" 2>/dev/null; do i=$((i + 1)); done
 	base64 -d <"$2.b64" >"$2" 2>/dev/null
@@ -93,7 +80,7 @@ guest_pcr() { # NAME PCR: from the guest's "PCRS sha256:8:0x..9:0x.." line
 guest_cfg "$T/m1.cfg" mb1 "$G/out1" "$UUID"
 expect "create (verbose: manufacture time)" 0 'manufactured with EKs and certificates in [0-9.]+ ms' \
 	-- hv create --verbose "$T/m1.cfg"
-D1=$(domid mb1)
+D1=$(domid_of mb1)
 expect "provision-us recorded" 0 '^[0-9]+$' -- $XS xenstore-read "/libxl/$D1/device/vtpm/0/provision-us"
 ok "CA made, 0600" "$( [ "$(stat -c %a "$HVSEC_CA")" = 600 ]; echo $?)" "$(stat -c %a "$HVSEC_CA" 2>&1)"
 ok "boot-log root's, 0644" "$( [ "$(stat -c '%a %u' "$HVSEC_VTPM_DIR/$UUID/boot-log")" = "644 $(id -u)" ]; echo $?)" \
@@ -139,7 +126,7 @@ expect "destroy" 0 'destroyed' -- hv destroy mb1
 # again (same EK), PCR 8 differs and still matches its log
 guest_cfg "$T/m2.cfg" mb1 "$G/out2" "$UUID"
 expect "create again (no manufacture)" 0 '^Started domain mb1' -- hv create --verbose "$T/m2.cfg"
-D2=$(domid mb1)
+D2=$(domid_of mb1)
 expect "no provision-us the second time" 1 '' -- $XS xenstore-read "/libxl/$D2/device/vtpm/0/provision-us"
 wait_console mb1 'GUEST DONE' 60
 ok "same EK across boots" "$( [ -s "$G/out2/ekpub.pem" ] && cmp -s "$G/out1/ekpub.pem" "$G/out2/ekpub.pem"; echo $?)" ""
@@ -163,7 +150,7 @@ cp -a "$HVSEC_VTPM_DIR/$UUID" "$BAD"
 	printf "access_control = ['policy=multi-tenant,label=Acme']\n"
 } >"$T/bad.cfg"
 expect "start a stub by hand, paused" 0 'Created domain badstub' -- hv create --paused "$T/bad.cfg"
-BID=$(domid badstub)
+BID=$(domid_of badstub)
 BPID=$(hv list --json badstub | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 BUID=$(stat -c %u "/proc/$BPID" 2>/dev/null)
 [ -n "$BUID" ] && chown -R "$BUID:$BUID" "$BAD"
