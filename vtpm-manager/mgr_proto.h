@@ -346,7 +346,8 @@ int mgr_ctl_connect(const char *path, char *why, size_t why_len);
  * (rsp->op is set here).  buf (MGR_CTL_MSG_MAX bytes, the caller's) holds
  * the response bytes that rsp borrows.  0 when a well-formed answer
  * arrived (look at rsp->rc), else -errno (-EPROTO: malformed answer,
- * -ETIMEDOUT, -ECONNRESET) with why. */
+ * -ETIMEDOUT, -ECONNRESET) with why.  After any error, close fd: answers
+ * do not name their op, so a late one would pass for the next call's. */
 int mgr_ctl_call(int fd, const struct mgr_req *req, struct mgr_rsp *rsp,
 		 uint8_t *buf, int timeout_ms, char *why, size_t why_len);
 
