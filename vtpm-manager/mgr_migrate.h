@@ -95,4 +95,15 @@ enum mgr_seal_err mgr_bundle_open(const struct mgr_ident *dest,
 				  struct mgr_bundle_info *out, char *why,
 				  size_t why_len);
 
+/* What can be checked without the destination's private key: structure,
+ * the signer's key and the signature (against expect_source_spki when not
+ * NULL: another signer is MGR_SEAL_E_AUTH).  For the toolstack, before it
+ * hands a bundle to a manager (`hvsec vtpm import --from`): out gets
+ * source_manager, source_fpr and dest_fpr; out->inst stays zero. */
+enum mgr_seal_err mgr_bundle_verify(const uint8_t *buf, size_t len,
+				    const uint8_t *expect_source_spki,
+				    size_t expect_len,
+				    struct mgr_bundle_info *out, char *why,
+				    size_t why_len);
+
 #endif /* HVSEC_MGR_MIGRATE_H */

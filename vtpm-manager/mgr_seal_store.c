@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "vtpm-manager/mgr_seal.h"
+#include "vtpm-manager/mgr_migrate.h"
 #include "vtpm-instance/vtpm_util.h"
 
 #define TMP_NAME_MAX 32
@@ -49,6 +50,7 @@ static const char *const dir_names[] = {
 	MGR_ROOTDIR_ROOT,
 	MGR_ROOTDIR_PENDING,
 	MGR_ROOTDIR_SEALED_KEY,
+	MGR_ROOTDIR_IDENTITY, /* mgr_migrate.h */
 };
 
 static bool name_ok(const char *name)

@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_migrate - manager identities and migration bundles (mgr_migrate.h,
+ * docs/formats.md §8):
+ *   - identity: public key and fingerprint; sealed under root keys and
+ *     unsealed to the same key pair; the wrong root keys, every byte flip
+ *     and every truncation of the sealed file refused;
+ *   - public keys from outside: a table of well-formed and malformed
+ *     SPKIs (short, long, compressed, another curve, a point off the
+ *     curve, RSA, a changed DER header), each with its error;
+ *   - bundles: round trip (every field of the entry, MIGRATED cleared,
+ *     who signed and for whom); opened by another manager (INSTANCE);
+ *     expecting another signer (AUTH); every byte of a bundle flipped,
+ *     each offset with the error its field gives; truncation at every
+ *     length and a trailing byte; arguments a caller must not pass;
+ *   - timing of seal and open (printed, not asserted).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "tests/harness.h"
+#include "vtpm-manager/mgr_migrate.h"
+
+static const struct mgr_uuid MGR_A = {{0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5,
+				       0x4a, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
+				       0xac, 0xad, 0xae, 0xaf}};
+static struct mgr_ident *A, *B, *C;
+static uint8_t spki_a[128], spki_b[128], spki_c[128];
+static size_t len_a, len_b, len_c;
+
+/* Offsets of the bundle format (formats.md §8.2), restated on purpose: the
+ * doc and the code must agree. */
+#define OFF_DESTFPR 24
+#define OFF_SRCSPKI 56
+#define OFF_CTLEN   224
+#define OFF_RSVD2   228
+#define HDR_LEN	    232
+
+static const char *E(enum mgr_seal_err e)
+{
+	return mgr_seal_strerror(e);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sample_inst(struct mgr_inst *in, const char *label)
+{
+	memset(in, 0, sizeof(*in));
+	RAND_bytes(in->uuid.b, MGR_UUID_LEN);
+	RAND_bytes(in->key, MGR_KEY_LEN);
+	RAND_bytes(in->domain.b, MGR_UUID_LEN);
+	snprintf(in->label, sizeof(in->label), "%s", label);
+	in->flags = MGR_INST_F_PROVISIONED | MGR_INST_F_MIGRATED;
+	in->state[0] = (struct mgr_state_ref){.generation = 7, .present = true};
+	RAND_bytes(in->state[0].tag, MGR_TAG_LEN);
+	in->state[1] = (struct mgr_state_ref){.generation = 3, .present = false};
+	in->state[2] = (struct mgr_state_ref){.generation = 0, .present = false};
+}
+
+/* ------------------------------------------------------------ identity */
+
+static void test_identity(void)
+{
+	struct mgr_root_keys k1, k2;
+	uint8_t rk[32], *sealed = NULL, fpr[32], fpr2[32], spki[128], md[32];
+	size_t slen = 0, n = 0;
+	struct mgr_ident *back = NULL;
+	unsigned int mdlen = 0;
+	char why[256];
+	unsigned bad = 0;
+
+	TH_CHECK(len_a == 91, "P-256 SPKI is 91 bytes (got %zu)", len_a);
+	mgr_ident_public(A, NULL, 0, NULL, fpr);
+	EVP_Digest(spki_a, len_a, md, &mdlen, EVP_sha256(), NULL);
+	TH_CHECK(!memcmp(md, fpr, 32), "fingerprint is SHA-256 of the SPKI");
+	TH_CHECK(mgr_ident_check_public(spki_a, len_a, fpr2, why,
+					sizeof(why)) == MGR_SEAL_OK &&
+			 !memcmp(fpr, fpr2, 32),
+		 "own public key passes the check: %s", why);
+	TH_CHECK(mgr_ident_public(A, spki, 90, &n, NULL) == MGR_SEAL_E_INVAL,
+		 "public: a buffer too small is refused");
+
+	RAND_bytes(rk, 32);
+	mgr_root_derive_keys(rk, &k1);
+	RAND_bytes(rk, 32);
+	mgr_root_derive_keys(rk, &k2);
+	TH_CHECK(mgr_ident_seal(A, &k1, &sealed, &slen, why, sizeof(why)) ==
+			 MGR_SEAL_OK,
+		 "ident seal: %s", why);
+	TH_CHECK(slen == 159, "sealed identity is 159 bytes (got %zu)", slen);
+	TH_CHECK(mgr_ident_unseal(sealed, slen, &k1, &back, why,
+				  sizeof(why)) == MGR_SEAL_OK,
+		 "ident unseal: %s", why);
+	if (back) {
+		mgr_ident_public(back, spki, sizeof(spki), &n, fpr2);
+		TH_CHECK(n == len_a && !memcmp(spki, spki_a, n) &&
+				 !memcmp(fpr, fpr2, 32),
+			 "unsealed identity has the same public key");
+		mgr_ident_free(back);
+		back = NULL;
+	}
+	{
+		enum mgr_seal_err e = mgr_ident_unseal(sealed, slen, &k2,
+						       &back, why, sizeof(why));
+
+		TH_CHECK(e == MGR_SEAL_E_AUTH && !back,
+			 "ident unseal with another root key: AUTH (got %s: %s)",
+			 E(e), why);
+	}
+	for (size_t i = 0; i < slen; i++) {
+		enum mgr_seal_err e;
+
+		sealed[i] ^= 0x01;
+		e = mgr_ident_unseal(sealed, slen, &k1, &back, NULL, 0);
+		if (e == MGR_SEAL_OK || back) {
+			bad++;
+			TH_CHECK(0, "ident: flip at %zu accepted", i);
+			mgr_ident_free(back);
+			back = NULL;
+		}
+		sealed[i] ^= 0x01;
+	}
+	TH_CHECK(bad == 0, "ident: every byte flip refused (%zu offsets)", slen);
+	bad = 0;
+	for (size_t l = 0; l < slen; l++) {
+		enum mgr_seal_err e = mgr_ident_unseal(sealed, l, &k1, &back,
+						       NULL, 0);
+
+		if (e != MGR_SEAL_E_TRUNCATED || back) {
+			bad++;
+			TH_CHECK(0, "ident: truncated to %zu: %s", l, E(e));
+		}
+	}
+	TH_CHECK(bad == 0, "ident: every truncation TRUNCATED");
+	{
+		uint8_t *longer = malloc(slen + 1);
+
+		memcpy(longer, sealed, slen);
+		longer[slen] = 0;
+		TH_CHECK(mgr_ident_unseal(longer, slen + 1, &k1, &back, NULL,
+					  0) == MGR_SEAL_E_TRAILING,
+			 "ident: trailing byte TRAILING");
+		free(longer);
+	}
+	free(sealed);
+	mgr_root_keys_wipe(&k1);
+	mgr_root_keys_wipe(&k2);
+}
+
+/* ---------------------------------------------------------- public keys */
+
+static size_t der_of(EVP_PKEY *k, uint8_t *out)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+
+	if (n > 0)
+		memcpy(out, der, (size_t)n);
+	OPENSSL_free(der);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void test_public_keys(void)
+{
+	uint8_t buf[1024], fpr[32];
+	char why[256];
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	struct {
+		const char *name;
+		enum { K_OK, K_SHORT, K_LONG, K_P384, K_RSA, K_OFFCURVE,
+		       K_COMPRESSED, K_DERHDR, K_HYBRID, K_EMPTY } kind;
+		enum mgr_seal_err want;
+	} cases[] = {
+		{"valid", K_OK, MGR_SEAL_OK},
+		{"one byte short", K_SHORT, MGR_SEAL_E_TRUNCATED},
+		{"one byte more", K_LONG, MGR_SEAL_E_TRAILING},
+		{"P-384 key", K_P384, MGR_SEAL_E_TRAILING},
+		{"RSA key", K_RSA, MGR_SEAL_E_TRAILING},
+		{"point off the curve", K_OFFCURVE, MGR_SEAL_E_MAGIC},
+		{"compressed point (59 bytes)", K_COMPRESSED,
+		 MGR_SEAL_E_TRUNCATED},
+		{"DER header changed", K_DERHDR, MGR_SEAL_E_MAGIC},
+		{"hybrid point form 06", K_HYBRID, MGR_SEAL_E_MAGIC},
+		{"empty", K_EMPTY, MGR_SEAL_E_TRUNCATED},
+	};
+
+	for (size_t i = 0; i < TH_ARRAY_LEN(cases); i++) {
+		size_t n = len_b;
+		enum mgr_seal_err e;
+
+		memcpy(buf, spki_b, len_b);
+		switch (cases[i].kind) {
+		case K_OK:
+			break;
+		case K_SHORT:
+			n--;
+			break;
+		case K_LONG:
+			buf[n++] = 0;
+			break;
+		case K_P384:
+			n = der_of(p384, buf);
+			break;
+		case K_RSA:
+			n = der_of(rsa, buf);
+			break;
+		case K_OFFCURVE:
+			buf[n - 1] ^= 0x01; /* y changed: not on the curve */
+			break;
+		case K_COMPRESSED:
+			buf[26] = (uint8_t)(0x02 | (buf[n - 1] & 1));
+			n = 59;
+			break;
+		case K_DERHDR:
+			buf[1] = 0x81; /* a long-form length: not canonical */
+			break;
+		case K_HYBRID:
+			buf[26] = 0x06;
+			break;
+		case K_EMPTY:
+			n = 0;
+			break;
+		}
+		e = mgr_ident_check_public(buf, n, fpr, why, sizeof(why));
+		TH_CHECK(e == cases[i].want, "public key %s: want %s, got %s (%s)",
+			 cases[i].name, E(cases[i].want), E(e), why);
+		TH_CHECK(e == MGR_SEAL_OK || why[0],
+			 "public key %s: the refusal says why", cases[i].name);
+	}
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(rsa);
+}
+
+/* -------------------------------------------------------------- bundles */
+
+static void test_roundtrip(void)
+{
+	static const char *const labels[] = {"a", "dom_HVM",
+					     "a label with spaces and ~!@#"};
+	char why[256];
+
+	for (size_t i = 0; i < TH_ARRAY_LEN(labels) + 1; i++) {
+		struct mgr_inst in;
+		struct mgr_bundle_info info;
+		uint8_t *b = NULL, fa[32], fb[32];
+		size_t n = 0;
+		enum mgr_seal_err e;
+		char lab[256];
+
+		if (i < TH_ARRAY_LEN(labels)) {
+			snprintf(lab, sizeof(lab), "%s", labels[i]);
+		} else { /* the longest label */
+			memset(lab, 'L', 255);
+			lab[255] = '\0';
+		}
+		sample_inst(&in, lab);
+		e = mgr_bundle_seal(A, &MGR_A, spki_b, len_b, &in, &b, &n, why,
+				    sizeof(why));
+		if (!TH_CHECK(e == MGR_SEAL_OK && b, "seal (label %zu bytes): %s",
+			      strlen(lab), why))
+			continue;
+		TH_CHECK(n == 232 + 168 + strlen(lab) + 16 + 64 && n <= 8192,
+			 "bundle length %zu", n);
+		for (int expect = 0; expect < 2; expect++) {
+			e = mgr_bundle_open(B, b, n, expect ? spki_a : NULL,
+					    expect ? len_a : 0, &info, why,
+					    sizeof(why));
+			mgr_ident_public(A, NULL, 0, NULL, fa);
+			mgr_ident_public(B, NULL, 0, NULL, fb);
+			TH_CHECK(e == MGR_SEAL_OK, "open (expect=%d): %s", expect,
+				 why);
+			TH_CHECK(!memcmp(info.inst.uuid.b, in.uuid.b, 16) &&
+					 !memcmp(info.inst.key, in.key, 32) &&
+					 !memcmp(info.inst.domain.b,
+						 in.domain.b, 16) &&
+					 !strcmp(info.inst.label, in.label),
+				 "entry identity, key, binding survive");
+			TH_CHECK(info.inst.flags == MGR_INST_F_PROVISIONED,
+				 "MIGRATED cleared, other flags kept (0x%x)",
+				 info.inst.flags);
+			TH_CHECK(!memcmp(info.inst.state, in.state,
+					 sizeof(in.state)),
+				 "state references survive");
+			TH_CHECK(!memcmp(info.source_manager.b, MGR_A.b, 16) &&
+					 !memcmp(info.source_fpr, fa, 32) &&
+					 !memcmp(info.dest_fpr, fb, 32),
+				 "source manager, signer and destination");
+		}
+		OPENSSL_cleanse(&info, sizeof(info));
+		free(b);
+	}
+}
+
+/* The error a flip at offset i of a bundle with ct_len must give. */
+static bool flip_ok(size_t i, enum mgr_seal_err e)
+{
+	if (i < 4)
+		return e == MGR_SEAL_E_MAGIC;
+	if (i < 6)
+		return e == MGR_SEAL_E_VERSION;
+	if (i < 8)
+		return e == MGR_SEAL_E_RESERVED;
+	if (i >= OFF_DESTFPR && i < OFF_SRCSPKI)
+		return e == MGR_SEAL_E_INSTANCE; /* made for someone else */
+	if (i >= OFF_CTLEN && i < OFF_RSVD2)
+		return e == MGR_SEAL_E_TOO_BIG || e == MGR_SEAL_E_TRUNCATED ||
+		       e == MGR_SEAL_E_TRAILING;
+	if (i >= OFF_RSVD2 && i < HDR_LEN)
+		return e == MGR_SEAL_E_RESERVED;
+	return e == MGR_SEAL_E_AUTH; /* signed or encrypted bytes */
+}
+
+static void test_tamper(void)
+{
+	struct mgr_inst in;
+	struct mgr_bundle_info info;
+	uint8_t *b = NULL, *longer;
+	size_t n = 0;
+	unsigned bad = 0;
+	char why[256];
+	enum mgr_seal_err e;
+
+	sample_inst(&in, "dom_HVM");
+	if (!TH_CHECK(mgr_bundle_seal(A, &MGR_A, spki_b, len_b, &in, &b, &n,
+				      why, sizeof(why)) == MGR_SEAL_OK,
+		      "seal: %s", why))
+		return;
+
+	{
+		uint8_t fa[32], fb[32];
+
+		mgr_ident_public(A, NULL, 0, NULL, fa);
+		mgr_ident_public(B, NULL, 0, NULL, fb);
+		e = mgr_bundle_verify(b, n, spki_a, len_a, &info, why,
+				      sizeof(why));
+		TH_CHECK(e == MGR_SEAL_OK && !memcmp(info.source_fpr, fa, 32) &&
+				 !memcmp(info.dest_fpr, fb, 32) &&
+				 !memcmp(info.source_manager.b, MGR_A.b, 16) &&
+				 info.inst.label[0] == 0,
+			 "verify without a key: signer, destination (%s)", why);
+		e = mgr_bundle_verify(b, n, spki_c, len_c, &info, why,
+				      sizeof(why));
+		TH_CHECK(e == MGR_SEAL_E_AUTH,
+			 "verify expecting another signer: AUTH (got %s)", E(e));
+	}
+	e = mgr_bundle_open(C, b, n, NULL, 0, &info, why, sizeof(why));
+	TH_CHECK(e == MGR_SEAL_E_INSTANCE,
+		 "opened by another manager: INSTANCE (got %s: %s)", E(e), why);
+	e = mgr_bundle_open(A, b, n, NULL, 0, &info, why, sizeof(why));
+	TH_CHECK(e == MGR_SEAL_E_INSTANCE, "opened by its source: INSTANCE");
+	e = mgr_bundle_open(B, b, n, spki_c, len_c, &info, why, sizeof(why));
+	TH_CHECK(e == MGR_SEAL_E_AUTH && strstr(why, "signed by"),
+		 "expecting another signer: AUTH (got %s: %s)", E(e), why);
+	TH_CHECK(info.inst.flags == 0 && info.inst.key[0] == 0 &&
+			 info.inst.label[0] == 0,
+		 "nothing returned on failure");
+	e = mgr_bundle_open(B, b, n, spki_b, len_b - 1, &info, why,
+			    sizeof(why));
+	TH_CHECK(e == MGR_SEAL_E_AUTH, "expecting a malformed signer: AUTH");
+
+	for (size_t i = 0; i < n; i++) {
+		for (int bit = 0; bit < 8; bit += 7) {
+			b[i] ^= (uint8_t)(1u << bit);
+			e = mgr_bundle_open(B, b, n, NULL, 0, &info, why,
+					    sizeof(why));
+			if (!flip_ok(i, e)) {
+				bad++;
+				TH_CHECK(0, "flip bit %d at %zu: got %s (%s)",
+					 bit, i, E(e), why);
+			}
+			/* Without a key, only the encrypted-and-signed
+			 * bytes differ: all of them are signed. */
+			e = mgr_bundle_verify(b, n, NULL, 0, &info, NULL, 0);
+			if (e == MGR_SEAL_OK) {
+				bad++;
+				TH_CHECK(0, "verify: flip bit %d at %zu accepted",
+					 bit, i);
+			}
+			b[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	TH_CHECK(bad == 0, "every byte flipped (%zu offsets, 2 bits each): the "
+			   "field's error",
+		 n);
+
+	bad = 0;
+	for (size_t l = 0; l < n; l++) {
+		e = mgr_bundle_open(B, b, l, NULL, 0, &info, NULL, 0);
+		if (e != MGR_SEAL_E_TRUNCATED) {
+			bad++;
+			TH_CHECK(0, "truncated to %zu: %s", l, E(e));
+		}
+	}
+	TH_CHECK(bad == 0, "truncation at every offset: TRUNCATED");
+	longer = malloc(n + 1);
+	memcpy(longer, b, n);
+	longer[n] = 0;
+	e = mgr_bundle_open(B, longer, n + 1, NULL, 0, &info, why, sizeof(why));
+	TH_CHECK(e == MGR_SEAL_E_TRAILING, "trailing byte: TRAILING (got %s)",
+		 E(e));
+	free(longer);
+
+	/* A bundle's signer swapped for another valid key: the signature
+	 * no longer verifies. */
+	memcpy(b + OFF_SRCSPKI, spki_c, len_c);
+	e = mgr_bundle_open(B, b, n, NULL, 0, &info, why, sizeof(why));
+	TH_CHECK(e == MGR_SEAL_E_AUTH, "signer replaced: AUTH (got %s)", E(e));
+	e = mgr_bundle_open(B, b, n, spki_c, len_c, &info, why, sizeof(why));
+	TH_CHECK(e == MGR_SEAL_E_AUTH,
+		 "signer replaced and expected: AUTH (got %s)", E(e));
+	free(b);
+}
+
+static void test_seal_args(void)
+{
+	struct mgr_inst in;
+	uint8_t *b = NULL, bad_spki[128];
+	size_t n = 0;
+	char why[256];
+	struct {
+		const char *name;
+		int what;
+		enum mgr_seal_err want;
+	} cases[] = {
+		{"empty label", 0, MGR_SEAL_E_INVAL},
+		{"label with ':'", 1, MGR_SEAL_E_INVAL},
+		{"unknown flag", 2, MGR_SEAL_E_INVAL},
+		{"present state of generation 0", 3, MGR_SEAL_E_INVAL},
+		{"destination is the source", 4, MGR_SEAL_E_INVAL},
+		{"destination key off the curve", 5, MGR_SEAL_E_MAGIC},
+		{"destination key truncated", 6, MGR_SEAL_E_TRUNCATED},
+	};
+
+	for (size_t i = 0; i < TH_ARRAY_LEN(cases); i++) {
+		const uint8_t *dest = spki_b;
+		size_t dl = len_b;
+		enum mgr_seal_err e;
+
+		sample_inst(&in, "ok");
+		memcpy(bad_spki, spki_b, len_b);
+		switch (cases[i].what) {
+		case 0:
+			in.label[0] = '\0';
+			break;
+		case 1:
+			snprintf(in.label, sizeof(in.label), "a:b");
+			break;
+		case 2:
+			in.flags |= 0x100;
+			break;
+		case 3:
+			in.state[0].generation = 0;
+			break;
+		case 4:
+			dest = spki_a;
+			dl = len_a;
+			break;
+		case 5:
+			bad_spki[len_b - 1] ^= 1;
+			dest = bad_spki;
+			break;
+		case 6:
+			dl = 90;
+			break;
+		}
+		e = mgr_bundle_seal(A, &MGR_A, dest, dl, &in, &b, &n, why,
+				    sizeof(why));
+		TH_CHECK(e == cases[i].want && !b,
+			 "seal with %s: want %s, got %s (%s)", cases[i].name,
+			 E(cases[i].want), E(e), why);
+		free(b);
+		b = NULL;
+	}
+}
+
+static void test_timing(void)
+{
+	struct mgr_inst in;
+	struct mgr_bundle_info info;
+	uint8_t *b = NULL;
+	size_t n = 0;
+	const int rounds = 200;
+	double t0, t1, t2;
+	bool ok = true;
+
+	sample_inst(&in, "dom_HVM");
+	t0 = now();
+	for (int i = 0; i < rounds && ok; i++) {
+		free(b);
+		b = NULL;
+		ok = mgr_bundle_seal(A, &MGR_A, spki_b, len_b, &in, &b, &n,
+				     NULL, 0) == MGR_SEAL_OK;
+	}
+	t1 = now();
+	for (int i = 0; i < rounds && ok; i++)
+		ok = mgr_bundle_open(B, b, n, spki_a, len_a, &info, NULL, 0) ==
+		     MGR_SEAL_OK;
+	t2 = now();
+	TH_CHECK(ok, "timing loop");
+	printf("timing: bundle seal %.0f us, open %.0f us (%d rounds, %zu "
+	       "bytes)\n",
+	       (t1 - t0) / rounds * 1e6, (t2 - t1) / rounds * 1e6, rounds, n);
+	free(b);
+}
+
+int main(void)
+{
+	char why[256];
+
+	TH_CHECK(mgr_ident_create(&A, why, sizeof(why)) == MGR_SEAL_OK &&
+			 mgr_ident_create(&B, why, sizeof(why)) == MGR_SEAL_OK &&
+			 mgr_ident_create(&C, why, sizeof(why)) == MGR_SEAL_OK,
+		 "create identities: %s", why);
+	if (!A || !B || !C)
+		return th_done();
+	mgr_ident_public(A, spki_a, sizeof(spki_a), &len_a, NULL);
+	mgr_ident_public(B, spki_b, sizeof(spki_b), &len_b, NULL);
+	mgr_ident_public(C, spki_c, sizeof(spki_c), &len_c, NULL);
+
+	test_identity();
+	test_public_keys();
+	test_roundtrip();
+	test_tamper();
+	test_seal_args();
+	test_timing();
+
+	mgr_ident_free(A);
+	mgr_ident_free(B);
+	mgr_ident_free(C);
+	return th_done();
+}
