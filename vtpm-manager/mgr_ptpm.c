@@ -28,10 +28,11 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
+#include <tss2/tss2_sys.h>
 #include <tss2/tss2_tctildr.h>
 
-#include "vtpm-manager/mgr_ptpm.h"
 #include "vtpm-instance/vtpm_util.h"
+#include "vtpm-manager/mgr_ptpm.h"
 
 #define SHA256_LEN 32u
 #define NAME_LEN   (2u + SHA256_LEN) /* TPM2B_NAME of a sha256 object */
@@ -183,7 +184,7 @@ static enum mgr_ptpm_err tss_fail(const char *what, TSS2_RC rc, char *why,
 	else if (t == TPM2_RC_NV_DEFINED)
 		e = MGR_PTPM_E_NV_EXISTS;
 	vtpm_set_why(why, why_len, "%s: %s (0x%x)", what, Tss2_RC_Decode(rc),
-		(unsigned)rc);
+		     (unsigned)rc);
 	return e;
 }
 
@@ -325,7 +326,8 @@ static enum mgr_ptpm_err load_primary(struct mgr_ptpm *p,
 		    (pub->publicArea.type != TPM2_ALG_ECC &&
 		     pub->publicArea.type != TPM2_ALG_RSA) ||
 		    name->size != NAME_LEN) {
-			vtpm_set_why(why, why_len,
+			vtpm_set_why(
+				why, why_len,
 				"handle 0x%08x: not a restricted decryption "
 				"key generated in this TPM with a SHA-256 name "
 				"(attributes 0x%x)",
@@ -339,6 +341,45 @@ out:
 	Esys_Free(pub);
 	Esys_Free(name);
 	return ret;
+}
+
+/* Flushes what the TPM lists among transient objects and loaded sessions
+ * (see mgr_ptpm_config.flush_stale).  ESAPI has no ESYS_TR for a handle
+ * it did not create, so this goes through the SAPI context under it; the
+ * commands carry no sessions. */
+static enum mgr_ptpm_err flush_stale(struct mgr_ptpm *p, char *why,
+				     size_t why_len)
+{
+	static const TPM2_HANDLE first[] = {TPM2_TRANSIENT_FIRST,
+					    TPM2_LOADED_SESSION_FIRST};
+	TSS2_SYS_CONTEXT *sys = NULL;
+	TSS2_RC rc;
+
+	rc = Esys_GetSysContext(p->esys, &sys);
+	if (rc || !sys)
+		return tss_fail("Esys_GetSysContext", rc, why, why_len);
+	for (size_t k = 0; k < sizeof(first) / sizeof(first[0]); k++) {
+		TPMS_CAPABILITY_DATA *cap = NULL;
+		TPMI_YES_NO more = TPM2_NO;
+
+		rc = Esys_GetCapability(p->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+					ESYS_TR_NONE, TPM2_CAP_HANDLES,
+					first[k], TPM2_MAX_CAP_HANDLES, &more,
+					&cap);
+		if (rc) {
+			Esys_Free(cap);
+			return tss_fail("GetCapability(handles)", rc, why,
+					why_len);
+		}
+		for (UINT32 i = 0; i < cap->data.handles.count; i++) {
+			TPM2_HANDLE h = cap->data.handles.handle[i];
+
+			/* A handle that vanished meanwhile is not an error. */
+			(void)Tss2_Sys_FlushContext(sys, h);
+		}
+		Esys_Free(cap);
+	}
+	return MGR_PTPM_OK;
 }
 
 enum mgr_ptpm_err mgr_ptpm_open(struct mgr_ptpm **out,
@@ -364,7 +405,7 @@ enum mgr_ptpm_err mgr_ptpm_open(struct mgr_ptpm **out,
 	if (rc) {
 		p->tcti = NULL;
 		vtpm_set_why(why, why_len, "TCTI \"%s\": %s", cfg->tcti,
-			Tss2_RC_Decode(rc));
+			     Tss2_RC_Decode(rc));
 		ret = MGR_PTPM_E_TCTI;
 		goto fail;
 	}
@@ -372,7 +413,7 @@ enum mgr_ptpm_err mgr_ptpm_open(struct mgr_ptpm **out,
 	if (rc) {
 		p->esys = NULL;
 		vtpm_set_why(why, why_len, "TCTI \"%s\": %s", cfg->tcti,
-			Tss2_RC_Decode(rc));
+			     Tss2_RC_Decode(rc));
 		ret = MGR_PTPM_E_TCTI;
 		goto fail;
 	}
@@ -390,6 +431,11 @@ enum mgr_ptpm_err mgr_ptpm_open(struct mgr_ptpm **out,
 			ret = tss_fail("first command", rc, why, why_len);
 			goto fail;
 		}
+	}
+	if (cfg->flush_stale) {
+		ret = flush_stale(p, why, why_len);
+		if (ret)
+			goto fail;
 	}
 	ret = set_auth(p, ESYS_TR_RH_OWNER, cfg->owner_auth,
 		       cfg->owner_auth_len, why, why_len);
@@ -462,9 +508,9 @@ enum mgr_ptpm_err mgr_ptpm_pcr_read(struct mgr_ptpm *p, uint32_t mask,
 			Esys_Free(got_sel);
 			Esys_Free(vals);
 			vtpm_set_why(why, why_len,
-				"PCR_Read: the SHA-256 bank lacks PCRs "
-				"0x%06x",
-				(unsigned)left);
+				     "PCR_Read: the SHA-256 bank lacks PCRs "
+				     "0x%06x",
+				     (unsigned)left);
 			return MGR_PTPM_E_TPM;
 		}
 		/* Values come in ascending PCR order; place each at its
@@ -475,7 +521,8 @@ enum mgr_ptpm_err mgr_ptpm_pcr_read(struct mgr_ptpm *p, uint32_t mask,
 			if (vals->digests[v].size != SHA256_LEN) {
 				Esys_Free(got_sel);
 				Esys_Free(vals);
-				vtpm_set_why(why, why_len, "PCR_Read: bad digest");
+				vtpm_set_why(why, why_len,
+					     "PCR_Read: bad digest");
 				return MGR_PTPM_E_TPM;
 			}
 			memcpy(out + popcount24(mask & ((1u << i) - 1)) *
@@ -555,7 +602,8 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (len > MGR_SEALED_MAX) {
-		vtpm_set_why(why, why_len, "sealed key: %zu bytes, too long", len);
+		vtpm_set_why(why, why_len, "sealed key: %zu bytes, too long",
+			     len);
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (get_le32(b + SK_OFF_MAGIC) != MGR_SEALED_MAGIC) {
@@ -563,16 +611,17 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (get_le16(b + SK_OFF_VERSION) != MGR_SEALED_VERSION) {
-		vtpm_set_why(why, why_len, "sealed key: version %u not supported",
-			get_le16(b + SK_OFF_VERSION));
+		vtpm_set_why(why, why_len,
+			     "sealed key: version %u not supported",
+			     get_le16(b + SK_OFF_VERSION));
 		return MGR_PTPM_E_FORMAT;
 	}
 	s->mask = get_le32(b + SK_OFF_MASK);
 	if (get_le16(b + SK_OFF_BANK) != TPM2_ALG_SHA256 || !mask_ok(s->mask) ||
 	    get_le16(b + SK_OFF_RSVD) != 0) {
 		vtpm_set_why(why, why_len,
-			"sealed key: bad PCR bank, selection or reserved "
-			"field");
+			     "sealed key: bad PCR bank, selection or reserved "
+			     "field");
 		return MGR_PTPM_E_FORMAT;
 	}
 	s->parent = b + SK_OFF_PARENT;
@@ -588,12 +637,12 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 		rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(b, len, &off, &s->pub);
 	if (rc) {
 		vtpm_set_why(why, why_len, "sealed key: TPM structures: %s",
-			Tss2_RC_Decode(rc));
+			     Tss2_RC_Decode(rc));
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (off != len) {
-		vtpm_set_why(why, why_len, "sealed key: %zu bytes after the end",
-			len - off);
+		vtpm_set_why(why, why_len,
+			     "sealed key: %zu bytes after the end", len - off);
 		return MGR_PTPM_E_FORMAT;
 	}
 	if (s->pub.publicArea.type != TPM2_ALG_KEYEDHASH ||
@@ -603,7 +652,7 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 	    s->pub.publicArea.parameters.keyedHashDetail.scheme.scheme !=
 		    TPM2_ALG_NULL) {
 		vtpm_set_why(why, why_len,
-			"sealed key: not a policy-only sealed object");
+			     "sealed key: not a policy-only sealed object");
 		return MGR_PTPM_E_FORMAT;
 	}
 	return MGR_PTPM_OK;
@@ -712,7 +761,8 @@ static void explain_policy(struct mgr_ptpm *p, const struct sealed *s,
 	unsigned k = 0;
 
 	if (mgr_ptpm_pcr_read(p, s->mask, now, sizeof(now), NULL, 0)) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"Unseal: TPM_RC_POLICY_FAIL: the platform PCRs are "
 			"not those the root key was sealed to");
 		return;
@@ -727,7 +777,8 @@ static void explain_policy(struct mgr_ptpm *p, const struct sealed *s,
 					      "%s%u", o ? "," : "", i);
 		k++;
 	}
-	vtpm_set_why(why, why_len,
+	vtpm_set_why(
+		why, why_len,
 		"Unseal: TPM_RC_POLICY_FAIL: the platform is not in the state "
 		"the root key was sealed to; %s%s",
 		o ? "sha256 PCRs that changed since sealing: "
@@ -758,7 +809,8 @@ enum mgr_ptpm_err mgr_ptpm_unseal(struct mgr_ptpm *p, const uint8_t *blob,
 	if (ret)
 		return ret;
 	if (memcmp(s.parent, p->primary_name, NAME_LEN) != 0) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"sealed key: sealed under another storage key (was the "
 			"TPM cleared, or another SRK configured?)");
 		return MGR_PTPM_E_FORMAT;
@@ -771,7 +823,8 @@ enum mgr_ptpm_err mgr_ptpm_unseal(struct mgr_ptpm *p, const uint8_t *blob,
 	if (expect.size != s.pub.publicArea.authPolicy.size ||
 	    memcmp(expect.buffer, s.pub.publicArea.authPolicy.buffer,
 		   expect.size) != 0) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"sealed key: its policy does not match its PCR record");
 		return MGR_PTPM_E_FORMAT;
 	}
@@ -818,7 +871,7 @@ enum mgr_ptpm_err mgr_ptpm_unseal(struct mgr_ptpm *p, const uint8_t *blob,
 	}
 	if (data->size != MGR_KEY_LEN) {
 		vtpm_set_why(why, why_len, "Unseal: %u bytes, not a root key",
-			(unsigned)data->size);
+			     (unsigned)data->size);
 		ret = MGR_PTPM_E_FORMAT;
 		goto out;
 	}
@@ -853,8 +906,8 @@ static enum mgr_ptpm_err nv_open(struct mgr_ptpm *p, uint32_t index,
 	if (rc) {
 		ret = tss_fail("NV index", rc, why, why_len);
 		if (rc_base(tpm_rc(rc)) == TPM2_RC_HANDLE) {
-			vtpm_set_why(why, why_len, "NV index 0x%08x is not defined",
-				index);
+			vtpm_set_why(why, why_len,
+				     "NV index 0x%08x is not defined", index);
 			ret = MGR_PTPM_E_NV_MISSING;
 		}
 		return ret;
@@ -869,7 +922,8 @@ static enum mgr_ptpm_err nv_open(struct mgr_ptpm *p, uint32_t index,
 		    (NV_ATTRS | (TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT)) ||
 	    pub->nvPublic.dataSize != 8 ||
 	    pub->nvPublic.nameAlg != TPM2_ALG_SHA256) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"NV index 0x%08x: attributes 0x%x, not the manager's "
 			"counter",
 			index, (unsigned)pub->nvPublic.attributes);
@@ -972,8 +1026,8 @@ enum mgr_ptpm_err mgr_ptpm_counter_define(struct mgr_ptpm *p, uint32_t index,
 		drop_session(p);
 		ret = tss_fail("NV_DefineSpace", rc, why, why_len);
 		if (ret == MGR_PTPM_E_NV_EXISTS)
-			vtpm_set_why(why, why_len, "NV index 0x%08x already defined",
-				index);
+			vtpm_set_why(why, why_len,
+				     "NV index 0x%08x already defined", index);
 		goto out;
 	}
 	ret = set_auth(p, h, auth, auth_len, why, why_len);
@@ -1000,8 +1054,8 @@ enum mgr_ptpm_err mgr_ptpm_counter_undefine(struct mgr_ptpm *p, uint32_t index,
 				   ESYS_TR_NONE, &h);
 	if (rc) {
 		if (rc_base(tpm_rc(rc)) == TPM2_RC_HANDLE) {
-			vtpm_set_why(why, why_len, "NV index 0x%08x is not defined",
-				index);
+			vtpm_set_why(why, why_len,
+				     "NV index 0x%08x is not defined", index);
 			return MGR_PTPM_E_NV_MISSING;
 		}
 		return tss_fail("NV index", rc, why, why_len);
@@ -1254,7 +1308,8 @@ enum mgr_ptpm_err mgr_ptpm_deep_quote(struct mgr_ptpm *p, uint32_t mask,
 	ret = mgr_deep_quote_data(ek_pub, ek_len, uuid, nonce, nonce_len,
 				  qdata.buffer);
 	if (ret) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"deep quote: the vTPM EK public area, uuid or nonce "
 			"is not acceptable");
 		return ret;

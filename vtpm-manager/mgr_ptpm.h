@@ -77,6 +77,14 @@ struct mgr_ptpm_config {
 	size_t owner_auth_len;		 /* <= 64 */
 	const uint8_t *endorsement_auth; /* NULL: empty */
 	size_t endorsement_auth_len;
+	/* Flush every transient object and loaded session the TPM holds
+	 * before anything else.  For the one process that owns a TPM without
+	 * a resource manager (swtpm, /dev/tpm0): a predecessor killed with
+	 * kill -9 leaves its objects loaded, and after a few of them the TPM
+	 * has no room (TPM_RC_OBJECT_MEMORY).  Harmless under /dev/tpmrm0,
+	 * which shows a process only its own handles; never set it where
+	 * other programs share a TPM without a resource manager. */
+	bool flush_stale;
 };
 
 struct mgr_ptpm;

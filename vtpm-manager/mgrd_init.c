@@ -87,8 +87,10 @@ int mgrd_init(const struct mgrd_opts *o)
 		mgrd_log("manager directory %s: %s", o->dir, why);
 		goto out;
 	}
-	pe = mgr_ptpm_open(&tpm, &(struct mgr_ptpm_config){.tcti = o->tcti},
-			   why, sizeof(why));
+	pe = mgr_ptpm_open(
+		&tpm,
+		&(struct mgr_ptpm_config){.tcti = o->tcti, .flush_stale = true},
+		why, sizeof(why));
 	if (pe) {
 		mgrd_log("platform TPM %s: %s", o->tcti, why);
 		goto out;

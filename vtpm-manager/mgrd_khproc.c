@@ -261,8 +261,10 @@ int mgrd_kh_main(int fd, const struct mgrd_opts *o)
 		goto out;
 	}
 	mgrd_format_pcrs(mask, pcrs, sizeof(pcrs));
-	pe = mgr_ptpm_open(&tpm, &(struct mgr_ptpm_config){.tcti = o->tcti},
-			   why, sizeof(why));
+	pe = mgr_ptpm_open(
+		&tpm,
+		&(struct mgr_ptpm_config){.tcti = o->tcti, .flush_stale = true},
+		why, sizeof(why));
 	if (pe) {
 		snprintf(msg, sizeof(msg), "platform TPM %s: %s", o->tcti, why);
 		status = fatal(fd, MGRD_EXIT_FAIL, msg);

@@ -8,8 +8,8 @@
 #                    OpenSSL and tpm2-tss
 # Each part may add its own rules (fuzz harness sources, a tool) in a
 # fragment vtpm-manager/mk/NAME.mk.
-TSS2_LIBS := $(shell pkg-config --libs tss2-esys tss2-mu tss2-rc tss2-tctildr 2>/dev/null || \
-	echo -ltss2-esys -ltss2-mu -ltss2-rc -ltss2-tctildr)
+TSS2_LIBS := $(shell pkg-config --libs tss2-esys tss2-sys tss2-mu tss2-rc tss2-tctildr 2>/dev/null || \
+	echo -ltss2-esys -ltss2-sys -ltss2-mu -ltss2-rc -ltss2-tctildr)
 
 MGR_SRC := $(filter-out %_main.c,$(wildcard vtpm-manager/*.c))
 MGR_OBJ := $(MGR_SRC:%.c=$(OBJ)/%.o)
