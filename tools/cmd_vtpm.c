@@ -23,8 +23,13 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "tools/hvsec.h"
 #include "vtpm-manager/mgr_ca.h"
+#include "vtpm-instance/vtpm.h" /* vtpm_mgr_uuid_parse */
+#include "vtpm-manager/mgr_proto.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -70,6 +75,42 @@ static int write_out(const char *path, const void *buf, size_t len)
 
 /* ------------------------------------------------------------ vtpm ca */
 
+/* The running manager's CA (IDENTITY) as PEM: 0, 1 when no manager is
+ * registered, or an exit status (reported). */
+static int manager_ca(struct hvt *t, const char *out)
+{
+	static uint8_t buf[MGR_CTL_MSG_MAX];
+	struct mgr_req req = {.op = MGR_CTL_IDENTITY};
+	struct mgr_rsp rsp;
+	struct hvt_mgr m;
+	const unsigned char *p;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	char *pem = NULL;
+	long len;
+	int rc = hvt_mgr_find(t, &m);
+
+	if (rc)
+		return rc;
+	rc = hvt_mgr_call(&m, &req, &rsp, buf);
+	if (rc)
+		return rc;
+	if (rsp.rc != MGR_RC_OK)
+		return hvt_mgr_refused("IDENTITY", &rsp);
+	p = rsp.u.identity.ca_cert.data;
+	x = d2i_X509(NULL, &p, (long)rsp.u.identity.ca_cert.len);
+	bio = BIO_new(BIO_s_mem());
+	if (!x || !bio || !PEM_write_bio_X509(bio, x) ||
+	    (len = BIO_get_mem_data(bio, &pem)) <= 0) {
+		hvt_err("the vTPM manager's CA certificate is not a certificate");
+		rc = HVT_DAEMON;
+	} else
+		rc = write_out(out, pem, (size_t)len);
+	BIO_free(bio);
+	X509_free(x);
+	return rc;
+}
+
 int hvt_cmd_vtpm_ca(struct hvt *t, const struct hvt_args *a)
 {
 	const char *out = hvt_opt(a, "out");
@@ -82,6 +123,10 @@ int hvt_cmd_vtpm_ca(struct hvt *t, const struct hvt_args *a)
 
 	if (out && !*out)
 		return hvt_usage(a->cmd, "--out: empty file name");
+	/* With a manager running, its CA certifies new EKs. */
+	rc = manager_ca(t, out);
+	if (rc != 1)
+		return rc;
 	rc = hvt_ca_open(t, &ca, &created);
 	if (rc)
 		return rc;
@@ -119,6 +164,8 @@ static void fmt_unix(int64_t s, char *out, size_t len)
 
 static const char *ek_word(const struct hvt_vinst *v)
 {
+	if (v->managed)
+		return v->mgr_flags & MGR_INST_F_PROVISIONED ? "sealed" : "-";
 	if (!v->has_permall)
 		return "-";
 	if (v->ek[0].present && v->ek[1].present)
@@ -199,6 +246,22 @@ static void json_inst_common(struct hvt_json *j, const struct hvt_vinst *v,
 		hvt_json_u64(j, v->provision_us);
 	else
 		hvt_json_null(j);
+	hvt_json_key(j, "manager");
+	if (!v->managed) {
+		hvt_json_null(j);
+		return;
+	}
+	hvt_json_obj(j);
+	hvt_json_ku64(j, "flags", v->mgr_flags);
+	hvt_json_kbool(j, "open", v->mgr_open);
+	hvt_json_kstr(j, "domain", v->mgr_domain);
+	hvt_json_kstr(j, "label", v->mgr_label);
+	hvt_json_key(j, "generation");
+	hvt_json_arr(j);
+	for (unsigned i = 0; i < 3; i++)
+		hvt_json_u64(j, v->generation[i]);
+	hvt_json_arr_end(j);
+	hvt_json_obj_end(j);
 }
 
 static int instances(struct hvt *t, struct hvt_vinsts *vs, bool need_daemon)
@@ -356,6 +419,22 @@ static void show_text(const struct hvt_vinst *v, bool known)
 		printf("  %-13s %s\n", "state",
 		       known ? hvt_vinst_state(v) : "unknown (no hvsecd)");
 	printf("  %-13s %s\n", "state dir", v->has_dir ? v->dir : "-");
+	if (v->managed) {
+		printf("  %-13s sealed by the vTPM manager; bound to domain %s, "
+		       "label %s%s%s\n",
+		       "manager", v->mgr_domain, v->mgr_label,
+		       v->mgr_open ? "; open" : "",
+		       v->mgr_flags & MGR_INST_F_MIGRATED ? "; migrated" : "");
+		printf("  %-13s permall %llu, volatilestate %llu, savestate "
+		       "%llu\n",
+		       "generations", (unsigned long long)v->generation[0],
+		       (unsigned long long)v->generation[1],
+		       (unsigned long long)v->generation[2]);
+		printf("  %-13s in the sealed state (tpm2_nvread 0x01c00002 "
+		       "in the guest)\n",
+		       "EK certs");
+		return;
+	}
 	if (v->has_permall)
 		printf("  %-13s %llu bytes, modified %s, %s\n", "permall",
 		       (unsigned long long)v->permall_size, when,
@@ -451,8 +530,9 @@ static int lock_dir(const char *dir)
  * (.NAME.tmp...) and the toolstack's boot log. */
 static bool known_file(const char *name)
 {
-	static const char *const names[] = {"permall", "volatilestate",
-					    "savestate", HVT_BOOT_LOG};
+	static const char *const names[] = {
+		"permall",     "volatilestate",	    "savestate",     HVT_BOOT_LOG,
+		"permall.new", "volatilestate.new", "savestate.new"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(name, names[i]))
@@ -552,6 +632,60 @@ static bool confirm(const char *uuid)
 	return !strcmp(line, "yes");
 }
 
+/* DELETE or RESET at the manager (the files are the caller's). */
+static int manager_forget(struct hvt *t, uint32_t op,
+			  const struct hvt_vinst *v)
+{
+	static uint8_t buf[MGR_CTL_MSG_MAX];
+	const char *what = op == MGR_CTL_DELETE ? "delete" : "reset";
+	struct mgr_req req = {.op = op};
+	struct mgr_rsp rsp;
+	struct hvt_mgr m;
+	char why[MGR_MSG_MAX + 64];
+	int rc = hvt_mgr_find(t, &m);
+
+	if (rc == 1)
+		hvt_err("vTPM %s is sealed by the vTPM manager, which is not "
+			"running (hvsec vtpm manager start)",
+			v->uuid);
+	if (rc) {
+		hvt_vtpm_audit(t, what, v->uuid, NULL, "failed",
+			       "vTPM manager not running");
+		return rc == 1 ? HVT_NO : rc;
+	}
+	if (vtpm_mgr_uuid_parse(v->uuid, &req.u.target.uuid))
+		return HVT_USAGE;
+	rc = hvt_mgr_call(&m, &req, &rsp, buf);
+	if (rc) {
+		hvt_vtpm_audit(t, what, v->uuid, NULL, "failed",
+			       "vTPM manager did not answer");
+		return rc;
+	}
+	if (rsp.rc != MGR_RC_OK) {
+		snprintf(why, sizeof(why), "manager: %s: %s",
+			 mgr_rc_str(rsp.rc), rsp.msg);
+		hvt_vtpm_audit(t, what, v->uuid, NULL, "refused", why);
+		return hvt_mgr_refused(what, &rsp);
+	}
+	return 0;
+}
+
+/* The sealed blobs of a reset instance: a NEW instance deletes them at
+ * its next start anyway; remove them now so nothing stale lies there. */
+static void remove_blobs(const char *dir)
+{
+	static const char *const names[] = {
+		"permall",     "volatilestate",	    "savestate",
+		"permall.new", "volatilestate.new", "savestate.new"};
+	int fd = lock_dir(dir);
+
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unlinkat(fd, names[i], 0);
+	close(fd);
+}
+
 int hvt_cmd_vtpm_delete(struct hvt *t, const struct hvt_args *a)
 {
 	const char *uuid = a->pos[0];
@@ -578,6 +712,11 @@ int hvt_cmd_vtpm_delete(struct hvt *t, const struct hvt_args *a)
 		rc = refuse_in_use(t, "delete", v,
 				   "destroy the guest first (hvsec destroy)");
 		goto out;
+	}
+	if (v && v->managed) {
+		rc = manager_forget(t, MGR_CTL_DELETE, v);
+		if (rc || !v->has_dir)
+			goto out;
 	}
 	if (!v || !v->has_dir) {
 		hvt_err("no vTPM state directory for %s (hvsec vtpm list)",
@@ -723,7 +862,21 @@ int hvt_cmd_vtpm_reset(struct hvt *t, const struct hvt_args *a)
 				"a running guest's vTPM resets with the guest "
 				"(hvsec destroy, then hvsec create: PCRs start "
 				"from zero, NV and EKs are kept)");
-		else
+		else if (v->managed) {
+			/* The manager's RESET forgets the committed states:
+			 * the next start manufactures a new TPM. */
+			rc = manager_forget(t, MGR_CTL_RESET, v);
+			if (!rc && v->has_dir)
+				remove_blobs(v->dir);
+			if (!rc) {
+				printf("vTPM %s reset by the vTPM manager: its "
+				       "states are gone; its next start makes "
+				       "a new TPM (new EKs and certificates)\n",
+				       v->uuid);
+				hvt_vtpm_audit(t, "reset", v->uuid, NULL, "ok",
+					       "manager RESET");
+			}
+		} else
 			rc = reset_one(t, v);
 	}
 out:

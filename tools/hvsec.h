@@ -334,6 +334,9 @@ struct hvt_vtpm_rec {
 	bool stub;	   /* started by hvsec for this guest */
 	bool ephemeral;	   /* no uuid configured: state goes with it */
 	char dir[HVT_PATH_MAX - 64];
+	bool managed;	      /* manager mode: DETACH after the stub */
+	uint32_t manager;     /* the manager's domid then */
+	char uuid[37];	      /* the instance, for DETACH */
 };
 struct hvt_vtpm_recs {
 	uint32_t guest;
@@ -395,6 +398,50 @@ void hvt_boot_log_free(struct hvt_boot_log *l);
 void hvt_boot_log_remove(const char *dir);
 /* DIR/boot-log, root's, 0644, replacing one there.  0 or -errno. */
 int hvt_boot_log_write(const char *dir, const struct hvt_boot_log *l);
+/* Shared by hvt_vtpm.c and hvt_mgr.c: XenStore (libxenstore on the
+ * daemon's socket; NULL reported), a helper domain (stub, manager)
+ * created paused (0 or an exit status, reported), where its program is
+ * ($ENV, else beside hvsec), and a state directory given to a uid
+ * (nothing in it followed; -errno). */
+struct xs_handle;
+struct xs_handle *hvt_xs_connect(struct hvt *t);
+int hvt_helper_create(struct hvt *t, const char *name, const char *label,
+		      const char *kernel, const char *const *args,
+		      uint32_t n_args, struct hv_ctl_domain_info *info);
+void hvt_helper_path(const char *env_name, const char *prog, char *out,
+		     size_t len);
+int hvt_give_dir(const char *dir, unsigned uid);
+
+/* The vTPM manager domain (hvt_mgr.c; docs/vtpm.md "Manager mode"):
+ * `hvsec vtpm manager init|start|stop|status`, and the control client
+ * the rest of the toolstack uses.  Registered in XenStore (dom0 only) at
+ * HVT_MGR_XS/{domid,control,dir} while it runs. */
+#define HVT_MGR_XS	    "/hvsec/vtpm-manager"
+#define HVT_MGR_DOMAIN	    "vtpm-manager"
+#define HVT_MGR_DIR_DEFAULT "/var/lib/hvsec/vtpm-manager" /* as root */
+struct hvt_mgr {
+	uint32_t domid;
+	char control[108]; /* sun_path */
+	char dir[HVT_PATH_MAX - 64];
+};
+struct mgr_req;
+struct mgr_rsp;
+/* $HVSEC_VTPM_MGR_DIR, else (root) HVT_MGR_DIR_DEFAULT, else
+ * RUN_DIR/vtpm-manager. */
+void hvt_mgr_dir(const struct hvt *t, char *out, size_t len);
+/* The registered manager, if its domain is alive: 0 found, 1 none (a
+ * stale registration is removed), or an exit status (reported). */
+int hvt_mgr_find(struct hvt *t, struct hvt_mgr *out);
+/* One control request.  0 when the manager answered (rsp->rc may be an
+ * error: the caller words it), else an exit status (reported).  buf:
+ * MGR_CTL_MSG_MAX bytes that rsp borrows. */
+int hvt_mgr_call(const struct hvt_mgr *m, const struct mgr_req *req,
+		 struct mgr_rsp *rsp, uint8_t *buf);
+/* "manager: REASON: MESSAGE" of a refused answer, reported; the exit
+ * status for it (1 for refusals, 3 for the manager's failures). */
+int hvt_mgr_refused(const char *what, const struct mgr_rsp *rsp);
+int hvt_cmd_vtpm_manager(struct hvt *t, const struct hvt_args *a);
+
 /* hvsec vtpm ... (cmd_vtpm.c) */
 int hvt_cmd_vtpm_ca(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_vtpm_list(struct hvt *t, const struct hvt_args *a);
@@ -402,6 +449,13 @@ int hvt_cmd_vtpm_show(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_vtpm_reset(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_vtpm_delete(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_vtpm_audit(struct hvt *t, const struct hvt_args *a);
+/* Migration between managers (hvt_migrate.c; docs/formats.md §8):
+ * `hvsec vtpm export|import`, and what `hvsec vtpm manager pubkey
+ * [-o FILE] [--der]` does: the running manager's identity key, PEM (or
+ * DER) to out (NULL: stdout).  0 or an exit status (reported). */
+int hvt_cmd_vtpm_export(struct hvt *t, const struct hvt_args *a);
+int hvt_cmd_vtpm_import(struct hvt *t, const struct hvt_args *a);
+int hvt_mgr_pubkey(struct hvt *t, const char *out, bool der);
 
 /* Every vTPM instance of the host, as the state directories, the
  * toolstack's /libxl records and hvsecd's domains tell it
@@ -434,6 +488,13 @@ struct hvt_vinst {
 	char guest_name[HV_NAME_LEN], stub_name[HV_NAME_LEN];
 	uint64_t provision_us; /* 0: not recorded (not made by this boot) */
 	char boot_log_sha256[65];
+	/* From the vTPM manager's table (LIST): its state files are sealed
+	 * blobs, the manager holds the key and the committed generations. */
+	bool managed, mgr_open;
+	uint32_t mgr_flags; /* MGR_INST_F_* */
+	uint32_t mgr_stub;  /* attached stub domid, or UINT32_MAX */
+	uint64_t generation[3]; /* permall, volatilestate, savestate */
+	char mgr_label[256], mgr_domain[37];
 };
 struct hvt_vinsts {
 	struct hvt_vinst *v; /* malloc'd */

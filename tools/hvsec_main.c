@@ -66,6 +66,12 @@ static const struct hvt_opt o_vtpm_attest[] = {
 	 "tpm2_checkquote"},
 	{"ek", 0, "rsa|ecc", "which EK (default: RSA, else ECC)"},
 	{"devid", 0, "N", "the guest's vTPM device number (default 0)"},
+	{"deep", 0, NULL,
+	 "also a deep quote: the platform TPM vouches for this vTPM "
+	 "(manager mode)"},
+	{"platform-ak", 0, "FILE",
+	 "--deep: the pinned platform AK and PCR digest (default "
+	 "STATE_BASE/platform-pin; recorded on first use)"},
 	{NULL, 0, NULL, NULL},
 };
 static const struct hvt_opt o_vtpm_show[] = {
@@ -76,6 +82,30 @@ static const struct hvt_opt o_vtpm_delete[] = {
 	{"yes", 'y', NULL, "do not ask (required when not on a terminal)"},
 	{"force", 'f', NULL,
 	 "also when the directory holds files that are not vTPM state"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_vtpm_manager[] = {
+	{"dir", 'd', "DIR",
+	 "the manager's directory (default $HVSEC_VTPM_MGR_DIR, else "
+	 "/var/lib/hvsec/vtpm-manager as root)"},
+	{"tcti", 't', "TCTI", "the platform TPM (init, start)"},
+	{"pcrs", 0, "LIST", "init: platform PCRs to seal the root key to"},
+	{"label", 'l', "LABEL",
+	 "start: the domain's label (default: the policy's bootstrap label)"},
+	{"out", 'o', "FILE", "pubkey: write it to FILE instead of stdout"},
+	{"der", 0, NULL, "pubkey: DER instead of PEM"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_vtpm_export[] = {
+	{"to", 0, "FILE", "the destination manager's public key (required; "
+			  "hvsec vtpm manager pubkey there)"},
+	{"out", 'o', "FILE", "the export file to write (required, new)"},
+	{"yes", 'y', NULL, "do not ask (required when not on a terminal)"},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_opt o_vtpm_import[] = {
+	{"from", 0, "FILE",
+	 "require the bundle to be signed by this manager's public key"},
 	{NULL, 0, NULL, NULL},
 };
 static const struct hvt_opt o_vtpm_audit[] = {
@@ -241,6 +271,29 @@ const struct hvt_cmd hvt_cmds[] = {
 	 "Refused (exit 1, naming the guest) while a guest uses it or a TPM\n"
 	 "runs on its state.  Asks on a terminal; --yes otherwise.  Audited.\n",
 	 o_vtpm_delete, false, 1, 1, hvt_cmd_vtpm_delete},
+	{"vtpm manager", "init|start|stop|status|pubkey",
+	 "Set up, start, stop or show the vTPM manager domain.",
+	 "init: hvsec-vtpm-managerd --init in dom0 (root key sealed to the\n"
+	 "platform TPM's PCRs, NV counter, CA).  start: the domain\n"
+	 "vtpm-manager, ready when its control socket answers; guests' vTPMs\n"
+	 "then use it (vtpm = [\"manager=yes\"], the default while it runs).\n"
+	 "status: its root record, counter and instances (--json).\n"
+	 "pubkey: its migration identity key, for `vtpm export --to`.\n",
+	 o_vtpm_manager, true, 1, 1, hvt_cmd_vtpm_manager},
+	{"vtpm export", "NAME|UUID --to DEST.pub -o FILE",
+	 "Move a stopped vTPM to another manager: write its export file.",
+	 "The manager encrypts the instance's key and committed state refs to\n"
+	 "the destination manager's key and signs them (a bundle); the file\n"
+	 "holds the bundle and the state blobs (docs/formats.md section 8).\n"
+	 "This manager marks the instance migrated and never runs it again.\n"
+	 "Refused while its guest runs.  Asks on a terminal; --yes otherwise.\n",
+	 o_vtpm_export, false, 1, 1, hvt_cmd_vtpm_export},
+	{"vtpm import", "FILE",
+	 "Take over a vTPM exported to this manager (hvsec vtpm export).",
+	 "Checks the file, that it was made for this manager and (--from)\n"
+	 "by whom, writes the state into the vTPM directory and hands the\n"
+	 "bundle to the manager.  Refused when the vTPM already exists here.\n",
+	 o_vtpm_import, false, 1, 1, hvt_cmd_vtpm_import},
 	{"vtpm audit", NULL, "Show the log of vTPM administration.",
 	 "One record per reset or delete, done, refused or failed: time, op,\n"
 	 "uuid, guest, result, detail.  --json: JSON Lines as stored\n"

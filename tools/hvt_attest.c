@@ -24,6 +24,14 @@
  *      believed before the quote matches its replay) replays to the
  *      quoted PCRs;
  *   6. kernel, initrd, command line and PCRs equal the golden values.
+ * With --deep (a vTPM served by the manager), one more line:
+ *   7. a deep quote: the manager has the *platform* TPM quote its PCRs
+ *      (the mask its root key is sealed to, from STATUS) with
+ *      qualifyingData = H(the vTPM's EK TPM2B_PUBLIC, as read from the
+ *      vTPM in step 1 ‖ the instance uuid ‖ a fresh nonce); checked with
+ *      att_deep_verify, and the platform AK and PCR digest against a pin
+ *      file (--platform-ak FILE, default STATE_BASE/platform-pin),
+ *      recorded on first use: trust on first use, said on the line.
  * Exit 0 only when every check holds, 1 when one fails, 2 usage or a bad
  * golden file, 3 when the vTPM or XenStore cannot be reached.
  *
@@ -56,8 +64,11 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "tools/hvsec.h"
+#include "vtpm-manager/att_deep.h"
 #include "vtpm-manager/att_quote.h"
 #include "vtpm-manager/mb_log.h"
+#include "vtpm-manager/mgr_proto.h"
+#include "vtpm-manager/mgr_ptpm.h"
 
 #define ATT_NONCE_LEN	  32u
 #define ATT_QUOTE_PCRS	  0x3ffu /* PCRs 0..9 */
@@ -84,12 +95,14 @@ enum chk {
 	CHK_INITRD,
 	CHK_CMDLINE,
 	CHK_PCRS,
+	CHK_DEEP, /* only with --deep */
 	CHK_N,
 };
 static const char *const chk_name[CHK_N] = {
 	"EK certificate",	"AK bound to EK",      "quote signature",
 	"nonce",		"event log replay",    "golden kernel",
 	"golden initrd",	"golden cmdline",      "golden PCRs",
+	"deep quote",
 };
 enum verdict { V_UNSET, V_OK, V_FAIL, V_SKIP };
 
@@ -1202,11 +1215,228 @@ static void golden_lines(const struct att_golden *g,
 
 /* ------------------------------------------------------------ attest */
 
-static int print_report(struct hvt *t, const char *name, struct report *r)
+/* ------------------------------------------------------ deep quote */
+
+/* The instance uuid of a guest's vTPM devid: the toolstack's record
+ * (manager mode) or its state directory's name. */
+static bool vtpm_uuid(struct hvt *t, uint32_t domid, unsigned devid,
+		      char uuid[37])
+{
+	struct hvt_vtpm_recs recs;
+	const char *slash;
+
+	if (hvt_vtpm_records(t, domid, &recs))
+		return false;
+	for (size_t i = 0; i < recs.n; i++) {
+		const struct hvt_vtpm_rec *rec = &recs.rec[i];
+
+		if (rec->devid != devid)
+			continue;
+		if (hvt_uuid_valid(rec->uuid)) {
+			snprintf(uuid, 37, "%s", rec->uuid);
+			return true;
+		}
+		slash = strrchr(rec->dir, '/');
+		if (slash && hvt_uuid_valid(slash + 1)) {
+			snprintf(uuid, 37, "%s", slash + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool uuid_bytes(const char *s, struct mgr_uuid *u)
+{
+	unsigned n = 0;
+
+	for (; *s && n < 32; s++) {
+		unsigned v;
+
+		if (*s == '-')
+			continue;
+		v = *s <= '9' ? (unsigned)(*s - '0')
+			      : (unsigned)((*s | 0x20) - 'a' + 10);
+		u->b[n / 2] = (uint8_t)(n % 2 ? u->b[n / 2] | v : v << 4);
+		n++;
+	}
+	return n == 32;
+}
+
+/* The pin file: 0 read, -ENOENT absent, else -errno / -EBADMSG (why). */
+static int pin_load(const char *path, struct att_deep_pin *pin, char *why,
+		    size_t why_len)
+{
+	char text[ATT_PIN_MAX + 1];
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	if (att_deep_pin_parse(text, n, pin, why, why_len) != ATT_OK)
+		return -EBADMSG;
+	return 0;
+}
+
+static int pin_save(const char *path, const struct att_deep_pin *pin)
+{
+	char text[ATT_PIN_MAX], tmp[PATH_MAX];
+	size_t n = att_deep_pin_format(pin, text, sizeof(text));
+	int fd, rc = 0;
+
+	if (!n || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -EINVAL;
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, n) != (ssize_t)n || fsync(fd) < 0)
+		rc = -EIO;
+	close(fd);
+	/* link(2) refuses to replace: a pin appearing meanwhile wins. */
+	if (!rc && link(tmp, path) < 0)
+		rc = -errno;
+	unlink(tmp);
+	return rc;
+}
+
+static void deep_check(struct hvt *t, const struct hv_ctl_domain_info *info,
+		       unsigned devid, const TPM2B_PUBLIC *ek_pub,
+		       const char *pin_opt, struct report *r)
+{
+	uint8_t ek[MGR_EK_PUBLIC_MAX], nonce[ATT_NONCE_LEN], *buf = NULL;
+	char uuid[37], pin_path[PATH_MAX], why[512], pcrs[80];
+	struct mgr_rsp *rsp = NULL;
+	struct att_deep_result res;
+	struct att_deep_pin pin, seen;
+	struct mgr_req req;
+	struct hvt_mgr mg;
+	uint32_t mask;
+	size_t ek_len = 0, off;
+	enum att_err e;
+	int rc;
+
+	if (!ek_pub ||
+	    Tss2_MU_TPM2B_PUBLIC_Marshal(ek_pub, ek, sizeof(ek), &ek_len) !=
+		    TSS2_RC_SUCCESS) {
+		set(r, CHK_DEEP, V_FAIL,
+		    "not asked: the vTPM's EK public area could not be read");
+		return;
+	}
+	if (!vtpm_uuid(t, info->domid, devid, uuid)) {
+		set(r, CHK_DEEP, V_FAIL,
+		    "not asked: vTPM %u of %s has no instance uuid", devid,
+		    info->name);
+		return;
+	}
+	rc = hvt_mgr_find(t, &mg);
+	if (rc) {
+		set(r, CHK_DEEP, V_FAIL, "not asked: %s",
+		    rc == 1 ? "no vTPM manager is running"
+			    : "the vTPM manager cannot be reached");
+		return;
+	}
+	rsp = calloc(1, sizeof(*rsp));
+	buf = malloc(MGR_CTL_MSG_MAX);
+	if (!rsp || !buf ||
+	    getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+		set(r, CHK_DEEP, V_FAIL, "out of memory or randomness");
+		goto out;
+	}
+	/* The PCRs the manager's root key is sealed to: its platform state. */
+	memset(&req, 0, sizeof(req));
+	req.op = MGR_CTL_STATUS;
+	if (hvt_mgr_call(&mg, &req, rsp, buf) || rsp->rc != MGR_RC_OK) {
+		set(r, CHK_DEEP, V_FAIL, "manager STATUS failed%s%s",
+		    rsp->rc ? ": " : "", rsp->rc ? rsp->msg : "");
+		goto out;
+	}
+	mask = rsp->u.status.pcr_mask ? rsp->u.status.pcr_mask
+				      : MGR_PCRS_DEFAULT;
+	memset(&req, 0, sizeof(req));
+	req.op = MGR_CTL_DEEP_QUOTE;
+	uuid_bytes(uuid, &req.u.deep_quote.uuid);
+	req.u.deep_quote.ek_public =
+		(struct mgr_blob_ref){ek, (uint32_t)ek_len};
+	memcpy(req.u.deep_quote.nonce, nonce, sizeof(nonce));
+	req.u.deep_quote.nonce_len = sizeof(nonce);
+	req.u.deep_quote.pcr_mask = mask;
+	if (hvt_mgr_call(&mg, &req, rsp, buf)) {
+		set(r, CHK_DEEP, V_FAIL, "the manager did not answer DEEP_QUOTE");
+		goto out;
+	}
+	if (rsp->rc != MGR_RC_OK) {
+		set(r, CHK_DEEP, V_FAIL, "the manager refused: %s: %s",
+		    mgr_rc_str(rsp->rc), rsp->msg);
+		goto out;
+	}
+	e = att_deep_verify(rsp->u.deep_quote.ak_public.data,
+			    rsp->u.deep_quote.ak_public.len,
+			    rsp->u.deep_quote.attest.data,
+			    rsp->u.deep_quote.attest.len,
+			    rsp->u.deep_quote.sig.data,
+			    rsp->u.deep_quote.sig.len, ek, ek_len,
+			    &req.u.deep_quote.uuid, nonce, sizeof(nonce), mask,
+			    &res, why, sizeof(why));
+	if (e) {
+		set(r, CHK_DEEP, V_FAIL, "platform quote refused: %s", why);
+		goto out;
+	}
+	off = 0;
+	for (unsigned i = 0; i < MGR_PCR_MAX; i++)
+		if (mask & (1u << i) && off < sizeof(pcrs))
+			off += (size_t)snprintf(pcrs + off, sizeof(pcrs) - off,
+						"%s%u", off ? "," : "", i);
+	if (pin_opt && *pin_opt) {
+		snprintf(pin_path, sizeof(pin_path), "%s", pin_opt);
+	} else {
+		char base[PATH_MAX - 32];
+
+		hvt_vtpm_state_base(t, base, sizeof(base));
+		snprintf(pin_path, sizeof(pin_path), "%s/platform-pin", base);
+	}
+	att_deep_pin_from(&res, mask, &seen);
+	rc = pin_load(pin_path, &pin, why, sizeof(why));
+	if (rc == -ENOENT) {
+		rc = pin_save(pin_path, &seen);
+		if (rc)
+			set(r, CHK_DEEP, V_FAIL,
+			    "verified, but the pin %s cannot be written: %s",
+			    pin_path, strerror(-rc));
+		else
+			set(r, CHK_DEEP, V_OK,
+			    "platform quote binds EK+uuid %s, sha256 PCRs %s; "
+			    "AK and PCR digest recorded in %s (trust on first "
+			    "use)",
+			    uuid, pcrs, pin_path);
+		goto out;
+	}
+	if (rc) {
+		set(r, CHK_DEEP, V_FAIL, "pin %s: %s", pin_path,
+		    rc == -EBADMSG ? why : strerror(-rc));
+		goto out;
+	}
+	if (att_deep_pin_check(&pin, &res, mask, why, sizeof(why)) != ATT_OK) {
+		set(r, CHK_DEEP, V_FAIL, "%s (pin %s)", why, pin_path);
+		goto out;
+	}
+	set(r, CHK_DEEP, V_OK,
+	    "platform quote binds EK+uuid %s; AK and sha256 PCRs %s digest "
+	    "match the pin %s",
+	    uuid, pcrs, pin_path);
+out:
+	free(buf);
+	free(rsp);
+}
+
+static int print_report(struct hvt *t, const char *name, struct report *r,
+			int nchk)
 {
 	bool all = true;
 
-	for (int c = 0; c < CHK_N; c++) {
+	for (int c = 0; c < nchk; c++) {
 		if (r->l[c].v == V_UNSET)
 			set(r, c, V_FAIL, "not checked");
 		if (r->l[c].v == V_FAIL)
@@ -1221,7 +1451,7 @@ static int print_report(struct hvt *t, const char *name, struct report *r)
 		hvt_json_kbool(&j, "ok", all);
 		hvt_json_key(&j, "checks");
 		hvt_json_arr(&j);
-		for (int c = 0; c < CHK_N; c++) {
+		for (int c = 0; c < nchk; c++) {
 			hvt_json_obj(&j);
 			hvt_json_kstr(&j, "check", chk_name[c]);
 			hvt_json_kstr(&j, "result", vword(r->l[c].v));
@@ -1232,7 +1462,7 @@ static int print_report(struct hvt *t, const char *name, struct report *r)
 		hvt_json_obj_end(&j);
 		hvt_json_end(&j);
 	} else {
-		for (int c = 0; c < CHK_N; c++)
+		for (int c = 0; c < nchk; c++)
 			printf("%-18s %-4s %s\n", chk_name[c], vword(r->l[c].v),
 			       r->l[c].text);
 		printf("attestation of %s: %s\n", name,
@@ -1247,6 +1477,8 @@ int hvt_cmd_vtpm_attest(struct hvt *t, const struct hvt_args *a)
 	const char *save = hvt_opt(a, "save");
 	const char *ca_opt = hvt_opt(a, "ca");
 	const char *ek_opt = hvt_opt(a, "ek");
+	const char *pin_opt = hvt_opt(a, "platform-ak");
+	bool deep = hvt_opt(a, "deep") != NULL;
 	unsigned ek_which;
 	char ca[PATH_MAX];
 	struct hv_ctl_domain_info info;
@@ -1336,6 +1568,8 @@ int hvt_cmd_vtpm_attest(struct hvt *t, const struct hvt_args *a)
 		goto out;
 	}
 	check_ek(&m, ca, ek_which, &r, &ek_key);
+	if (deep)
+		deep_check(t, &info, devid, m.ek_pub, pin_opt, &r);
 
 	if (create_ak(&m, why, sizeof(why))) {
 		set(&r, CHK_AK, V_FAIL, "%s", why);
@@ -1430,7 +1664,7 @@ report:
 			    "not compared: the event log is not verified by "
 			    "a quote");
 	}
-	rc = print_report(t, info.name, &r);
+	rc = print_report(t, info.name, &r, deep ? CHK_N : CHK_DEEP);
 out:
 	tpm_close(&m);
 	att_ak_free(&ak);

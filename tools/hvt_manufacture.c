@@ -81,47 +81,32 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Both EKs, their certificates, the platform hierarchy closed: on a TPM
- * just manufactured, powered on with the platform hierarchy open. */
-static int provision(const struct mgr_ca *ca, char *why, size_t why_len)
+/* The certify hook of vtpm_provision (vtpm.h): the host CA issues both
+ * EK certificates here, in dom0. */
+static int ca_certify(void *ctx, const struct vtpm_ek_public pub[2],
+		      const struct vtpm_ek_tpm_info *info, uint8_t *der[2],
+		      size_t len[2], char *why, size_t why_len)
 {
-	static const enum vtpm_ek_kind kinds[] = {VTPM_EK_RSA2048,
-						  VTPM_EK_ECC_P256};
-	struct vtpm_ek_tpm_info info;
-	struct vtpm_ek_public pub;
-	int rc;
+	const struct mgr_ca *ca = ctx;
+	int rc = 0;
 
-	rc = vtpm_ek_tpm_info(&info, why, why_len);
-	for (size_t i = 0; !rc && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		uint8_t *der = NULL;
-		size_t len = 0;
-
-		rc = vtpm_ek_create(kinds[i], &pub, why, why_len);
-		if (rc)
-			break;
+	for (size_t i = 0; !rc && i < 2; i++)
 		rc = mgr_ca_issue_ek(
 			ca,
 			&(struct mgr_ca_ek_req){
-				.type = kinds[i] == VTPM_EK_RSA2048
+				.type = pub[i].kind == VTPM_EK_RSA2048
 						? MGR_CA_EK_RSA2048
 						: MGR_CA_EK_ECC_P256,
-				.spki = pub.spki,
-				.spki_len = pub.spki_len,
-				.tpm_manufacturer = info.manufacturer,
+				.spki = pub[i].spki,
+				.spki_len = pub[i].spki_len,
+				.tpm_manufacturer = info->manufacturer,
 				.tpm_model = EK_TPM_MODEL,
-				.tpm_version = info.firmware_version1,
-				.spec_family = info.family,
-				.spec_level = info.level,
-				.spec_revision = info.revision,
+				.tpm_version = info->firmware_version1,
+				.spec_family = info->family,
+				.spec_level = info->level,
+				.spec_revision = info->revision,
 			},
-			&der, &len, why, why_len);
-		if (!rc)
-			rc = vtpm_ek_write_cert(kinds[i], der, len, why,
-						why_len);
-		free(der);
-	}
-	if (!rc)
-		rc = vtpm_ek_lock_platform(why, why_len);
+			&der[i], &len[i], why, why_len);
 	return rc;
 }
 
@@ -170,7 +155,8 @@ int hvt_vtpm_manufacture(const struct hvt *t, const char *dir,
 		/* Not ours to provision if it exists after all (a racing
 		 * create): nothing is committed, it is left as it was. */
 		if (st.manufactured) {
-			rc = provision(ca, why, sizeof(why));
+			rc = vtpm_provision(ca_certify, ca, why,
+					    sizeof(why));
 			if (!rc)
 				rc = vtpm_ek_batch_commit(&batch, why,
 							  sizeof(why));

@@ -13,6 +13,13 @@
  *     (device/vtpm/N/event-log/) and the toolstack's own record under
  *     /libxl are written in one transaction; the stub is unpaused, extends
  *     the log into its TPM and must reach InitWait.
+ *   - manager mode (manager=yes, or a vTPM manager registered and no
+ *     manager=no): nothing is manufactured here; the stub runs with
+ *     --manager M, is ATTACHed at the manager (vTPM uuid bound to the
+ *     guest's domain uuid and label) while paused, and the stub<->manager
+ *     directories go into the same transaction; the stub manufactures
+ *     when the manager says NEW (docs/vtpm.md "Manager mode").  Destroy
+ *     DETACHes after the stub is gone.
  *   - backend=NAME: an existing domain serves it (Xen's vTPM stub domain
  *     started by the operator); only the directories are written.
  * At destroy the guest goes first (its XenStore home with it, so the
@@ -37,6 +44,8 @@
 #include <stdarg.h>
 
 #include "tools/hvsec.h"
+#include "vtpm-instance/vtpm.h" /* vtpm_mgr_uuid_parse */
+#include "vtpm-manager/mgr_proto.h"
 
 #define VTPM_CONNECT_MS	 5000 /* stub domain start to InitWait */
 #define VTPM_STOP_MS	 3000 /* frontend gone to the stub's exit */
@@ -44,7 +53,7 @@
 
 enum { XB_INIT_WAIT = 2, XB_CLOSED = 6 };
 
-static struct xs_handle *xs_connect(struct hvt *t)
+struct xs_handle *hvt_xs_connect(struct hvt *t)
 {
 	char path[PATH_MAX];
 	struct xs_handle *xs;
@@ -145,8 +154,9 @@ static int check_reachable(const char *base, char *bad, size_t bad_len)
  * it is followed: a previous instance (another uid) may have left a
  * symlink to anywhere, which root must not chown; anything that is not a
  * regular file is removed. */
-static int give_dir(const char *dir, uid_t uid)
+int hvt_give_dir(const char *dir, unsigned uid_)
 {
+	uid_t uid = (uid_t)uid_;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d;
 	struct dirent *e;
@@ -236,9 +246,10 @@ static int state_dir(struct hvt *t, const char *uuid, char *out, size_t len)
 
 /* ------------------------------------------------------------ setup */
 
-static void vtpmd_path(char *out, size_t len)
+void hvt_helper_path(const char *env_name, const char *prog, char *out,
+		     size_t len)
 {
-	const char *env = getenv("HVSEC_VTPMD");
+	const char *env = getenv(env_name);
 	char self[PATH_MAX];
 	ssize_t n;
 
@@ -248,13 +259,13 @@ static void vtpmd_path(char *out, size_t len)
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
-		snprintf(out, len, "/usr/local/bin/hvsec-vtpmd");
+		snprintf(out, len, "/usr/local/bin/%s", prog);
 		return;
 	}
 	self[n] = '\0';
 	*strrchr(self, '/') = '\0';
-	if (snprintf(out, len, "%s/hvsec-vtpmd", self) >= (int)len)
-		snprintf(out, len, "/usr/local/bin/hvsec-vtpmd");
+	if (snprintf(out, len, "%s/%s", self, prog) >= (int)len)
+		snprintf(out, len, "/usr/local/bin/%s", prog);
 }
 
 static void random_uuid(char out[37])
@@ -274,17 +285,15 @@ static void random_uuid(char out[37])
 	hvt_uuid_str(u, out);
 }
 
-static int create_stub(struct hvt *t, const char *name, const char *label,
-		       const char *const *args, uint32_t n_args,
-		       struct hv_ctl_domain_info *info)
+int hvt_helper_create(struct hvt *t, const char *name, const char *label,
+		      const char *kernel, const char *const *args,
+		      uint32_t n_args, struct hv_ctl_domain_info *info)
 {
 	static uint8_t body[HV_CTL_MSG_MAX];
-	char kernel[PATH_MAX];
 	struct hv_ctl_create_args a;
 	size_t len;
 	int rc;
 
-	vtpmd_path(kernel, sizeof(kernel));
 	memset(&a, 0, sizeof(a));
 	a.name = name;
 	a.label = label;
@@ -295,14 +304,14 @@ static int create_stub(struct hvt *t, const char *name, const char *label,
 	a.flags = HV_CTL_CREATE_F_PAUSED;
 	len = hv_ctl_encode_create(&a, body, sizeof(body));
 	if (!len) {
-		hvt_err("vTPM stub domain %s: request too large", name);
+		hvt_err("domain %s: request too large", name);
 		return HVT_USAGE;
 	}
 	rc = hvt_call(t, HV_CTL_DOMAIN_CREATE, body, len, NULL, 0);
 	if (rc) {
 		char what[HV_NAME_LEN + 40];
 
-		snprintf(what, sizeof(what), "vTPM stub domain %s", name);
+		snprintf(what, sizeof(what), "domain %s", name);
 		return hvt_fail(t, what, rc);
 	}
 	if (t->resp->body_len != sizeof(*info)) {
@@ -358,6 +367,10 @@ struct vtpm_plan {
 	const char *guest; /* the guest's name, for /libxl and the audit log */
 	struct hvt_manufactured mf;
 	const struct hvt_boot_log *log; /* NULL: none published */
+	/* Manager mode: the stub is also a frontend of the manager domain,
+	 * which holds the instance's key and committed generations. */
+	bool managed, attached;
+	struct hvt_mgr mgr;
 };
 
 /* The measured-boot log for the guest and verifiers (docs/vtpm.md):
@@ -397,6 +410,120 @@ static bool put_event_log(struct xs_handle *xs, xs_transaction_t tx,
 		     xs_set_permissions(xs, tx, path, p, np);
 	}
 	return ok;
+}
+
+/* Manager mode: the stub's own device/vtpm/0 (it is the frontend there)
+ * and the manager's backend directory for it, as for guest and stub. */
+static bool put_mgr_dirs(struct xs_handle *xs, xs_transaction_t tx,
+			 const struct vtpm_plan *p)
+{
+	char fe[128], be[128];
+	uint32_t s = p->be_domid, m = p->mgr.domid;
+
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vtpm/0", s);
+	snprintf(be, sizeof(be), "/local/domain/%u/backend/vtpm/%u/0", m, s);
+	return xs_put(xs, tx, fe, "backend", "%s", be) &&
+	       xs_put(xs, tx, fe, "backend-id", "%u", m) &&
+	       xs_put(xs, tx, fe, "handle", "0") &&
+	       xs_put(xs, tx, fe, "state", "1") && xs_own(xs, tx, fe, s, m) &&
+	       xs_put(xs, tx, be, "frontend", "%s", fe) &&
+	       xs_put(xs, tx, be, "frontend-id", "%u", s) &&
+	       xs_put(xs, tx, be, "handle", "0") &&
+	       xs_put(xs, tx, be, "online", "1") &&
+	       xs_put(xs, tx, be, "state", "1") &&
+	       xs_put(xs, tx, be, "uuid", "%s", p->uuid) &&
+	       xs_put(xs, tx, be, "resume", "False") &&
+	       xs_own(xs, tx, be, m, s);
+}
+
+/* ATTACH (create) / DETACH of the instance at the manager.  0 or an exit
+ * status (reported, why set). */
+static int mgr_attach(const struct hv_ctl_domain_info *g, struct vtpm_plan *p,
+		      char *why, size_t why_len)
+{
+	static uint8_t buf[MGR_CTL_MSG_MAX];
+	struct mgr_req req = {.op = MGR_CTL_ATTACH};
+	struct mgr_rsp rsp;
+	int rc;
+
+	if (vtpm_mgr_uuid_parse(p->uuid, &req.u.attach.uuid)) {
+		snprintf(why, why_len, "uuid %s", p->uuid);
+		return HVT_USAGE;
+	}
+	memcpy(req.u.attach.domain.b, g->uuid, MGR_UUID_LEN);
+	snprintf(req.u.attach.label, sizeof(req.u.attach.label), "%s",
+		 g->label[0] ? g->label : "__UNLABELED__");
+	req.u.attach.stub_domid = p->be_domid;
+	req.u.attach.create = true;
+	rc = hvt_mgr_call(&p->mgr, &req, &rsp, buf);
+	if (rc) {
+		snprintf(why, why_len, "the vTPM manager did not answer ATTACH");
+		return rc;
+	}
+	if (rsp.rc != MGR_RC_OK) {
+		snprintf(why, why_len, "the vTPM manager refused ATTACH: %s: %s",
+			 mgr_rc_str(rsp.rc), rsp.msg);
+		return hvt_mgr_refused("ATTACH", &rsp);
+	}
+	p->attached = true;
+	return 0;
+}
+
+static void mgr_detach(const struct hvt_mgr *m, const char *uuid, bool del)
+{
+	static uint8_t buf[MGR_CTL_MSG_MAX];
+	struct mgr_req req = {.op = MGR_CTL_DETACH};
+	struct mgr_rsp rsp;
+
+	if (vtpm_mgr_uuid_parse(uuid, &req.u.target.uuid))
+		return;
+	if (hvt_mgr_call(m, &req, &rsp, buf) == 0 && rsp.rc != MGR_RC_OK &&
+	    rsp.rc != MGR_RC_NOT_FOUND)
+		hvt_mgr_refused("DETACH", &rsp);
+	if (!del)
+		return;
+	/* An ephemeral instance: its key goes with it. */
+	req.op = MGR_CTL_DELETE;
+	if (hvt_mgr_call(m, &req, &rsp, buf) == 0 && rsp.rc != MGR_RC_OK &&
+	    rsp.rc != MGR_RC_NOT_FOUND)
+		hvt_mgr_refused("DELETE", &rsp);
+}
+
+/* Manager mode or not: manager=yes needs a running manager, manager=no
+ * never uses one, and without the key a registered manager decides. */
+static int pick_manager(struct hvt *t, const struct xlcfg *c,
+			const struct xlcfg_vtpm *v, struct vtpm_plan *p,
+			char *why, size_t why_len)
+{
+	int rc;
+
+	if (v->manager < 0)
+		return 0;
+	if (!p->stub) {
+		if (v->manager > 0) {
+			hvt_err("%s:%u: vtpm: manager=yes needs a stub served "
+				"by hvsec (backend=0), not backend=%s",
+				c->path, v->line, v->backend);
+			snprintf(why, why_len, "manager=yes with backend=%s",
+				 v->backend);
+			return HVT_USAGE;
+		}
+		return 0;
+	}
+	rc = hvt_mgr_find(t, &p->mgr);
+	if (rc == 1 && v->manager > 0) {
+		hvt_err("%s:%u: vtpm: manager=yes but no vTPM manager is "
+			"running (hvsec vtpm manager start)",
+			c->path, v->line);
+		snprintf(why, why_len, "manager=yes: no vTPM manager running");
+		return HVT_NO;
+	}
+	if (rc > 1) {
+		snprintf(why, why_len, "vTPM manager unreachable");
+		return rc;
+	}
+	p->managed = rc == 0;
+	return 0;
 }
 
 /* Writes both directories and the toolstack's record, in one transaction
@@ -442,7 +569,10 @@ static int write_dirs(struct xs_handle *xs, uint32_t g, const struct vtpm_plan *
 					    (unsigned long long)p->mf.us)) &&
 		     (!p->log || xs_put(xs, tx, lx, "boot-log-sha256", "%s",
 					p->log->sha256)) &&
-		     xs_own(xs, tx, lx, 0, 0);
+		     (!p->managed ||
+		      xs_put(xs, tx, lx, "manager", "%u", p->mgr.domid)) &&
+		     xs_own(xs, tx, lx, 0, 0) &&
+		     (!p->managed || put_mgr_dirs(xs, tx, p));
 		if (!ok) {
 			int e = errno;
 
@@ -474,7 +604,9 @@ static void audit_create(struct hvt *t, const struct vtpm_plan *p,
 	else
 		snprintf(detail, sizeof(detail), "vTPM %u: stub %s (%u), %s%s",
 			 p->devid, p->stub_name, p->be_domid,
-			 p->mf.made ? "manufactured now" : "existing state",
+			 p->managed     ? "state sealed by the vTPM manager"
+			 : p->mf.made ? "manufactured now"
+				      : "existing state",
 			 p->ephemeral ? ", ephemeral" : "");
 	hvt_vtpm_audit(t, "create", p->uuid, p->guest, result, detail);
 }
@@ -486,7 +618,8 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	const struct xlcfg_vtpm *v = &c->vtpms[i];
 	struct vtpm_plan p;
 	struct hv_ctl_domain_info stub;
-	char fid[16], dev[16], be[128], err[512], why[640];
+	char fid[16], dev[16], mid[16], be[128], err[512], why[640],
+		prog[PATH_MAX];
 	const char *label;
 	int rc;
 
@@ -501,6 +634,11 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	else
 		random_uuid(p.uuid);
 
+	rc = pick_manager(t, c, v, &p, why, sizeof(why));
+	if (rc) {
+		audit_create(t, &p, "failed", why);
+		return rc;
+	}
 	if (!p.stub) {
 		struct hv_ctl_domain_info bi;
 
@@ -537,8 +675,9 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 		return HVT_DAEMON;
 	}
 	/* A new instance gets its TPM, EKs and certificates now, as root,
-	 * before its uid may touch the directory. */
-	rc = hvt_vtpm_manufacture(t, p.dir, &p.mf);
+	 * before its uid may touch the directory.  In manager mode the stub
+	 * manufactures when the manager says NEW. */
+	rc = p.managed ? 0 : hvt_vtpm_manufacture(t, p.dir, &p.mf);
 	if (rc) {
 		snprintf(why, sizeof(why), "manufacturing its TPM failed");
 		goto fail_dir;
@@ -553,8 +692,10 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 		 p.devid);
 	snprintf(fid, sizeof(fid), "%u", g->domid);
 	snprintf(dev, sizeof(dev), "%u", p.devid);
-	const char *args[] = {"--frontend-id", fid,	"--devid", dev,
-			      "--state-dir",   p.dir,	"--uuid",  p.uuid};
+	snprintf(mid, sizeof(mid), "%u", p.mgr.domid);
+	const char *args[] = {"--frontend-id", fid,   "--devid", dev,
+			      "--state-dir",   p.dir, "--uuid",	 p.uuid,
+			      "--manager",     mid};
 	label = v->backend_label ? v->backend_label : g->label;
 	if (strlen(label) >= HV_NAME_LEN) {
 		hvt_err("%s:%u: vtpm: backend_label longer than %u", c->path,
@@ -564,8 +705,11 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 		rc = HVT_USAGE;
 		goto fail_dir;
 	}
-	rc = create_stub(t, p.stub_name, label, args,
-			 (uint32_t)(sizeof(args) / sizeof(args[0])), &stub);
+	hvt_helper_path("HVSEC_VTPMD", "hvsec-vtpmd", prog, sizeof(prog));
+	rc = hvt_helper_create(t, p.stub_name, label, prog, args,
+			       (uint32_t)(sizeof(args) / sizeof(args[0])) -
+				       (p.managed ? 0 : 2),
+			       &stub);
 	if (rc) {
 		snprintf(why, sizeof(why), "creating stub domain %s failed",
 			 p.stub_name);
@@ -574,7 +718,7 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	p.be_domid = stub.domid;
 	/* The directory belongs to the instance's uid while it runs. */
 	if (stub.uid && geteuid() == 0) {
-		rc = give_dir(p.dir, (uid_t)stub.uid);
+		rc = hvt_give_dir(p.dir, (uid_t)stub.uid);
 		if (rc) {
 			hvt_err("vTPM %u: giving %s to uid %u: %s", p.devid,
 				p.dir, stub.uid, strerror(-rc));
@@ -597,6 +741,13 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 		goto fail_stub;
 	}
 	p.log = log;
+	/* Before the stub runs: the manager accepts its OPEN only once the
+	 * toolstack said which guest it serves. */
+	if (p.managed) {
+		rc = mgr_attach(g, &p, why, sizeof(why));
+		if (rc)
+			goto fail_stub;
+	}
 	rc = write_dirs(xs, g->domid, &p);
 	if (rc) {
 		hvt_err("vTPM %u: XenStore: %s", p.devid, strerror(-rc));
@@ -613,8 +764,11 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	}
 	snprintf(be, sizeof(be), "/local/domain/%u/backend/vtpm/%u/%u",
 		 stub.domid, g->domid, p.devid);
-	rc = wait_backend(xs, be, XB_INIT_WAIT, VTPM_CONNECT_MS, err,
-			  sizeof(err));
+	/* In manager mode a NEW instance is manufactured and certified by
+	 * then (RSA key generation: slow on a loaded host). */
+	rc = wait_backend(xs, be, XB_INIT_WAIT,
+			  p.managed ? 2 * VTPM_CONNECT_MS : VTPM_CONNECT_MS,
+			  err, sizeof(err));
 	if (rc) {
 		hvt_err("vTPM %u (%s, id=%u) did not start: %s (its console: "
 			"hvsec console %s)",
@@ -628,6 +782,8 @@ static int setup_one(struct hvt *t, struct xs_handle *xs, const struct xlcfg *c,
 	return 0;
 fail_stub:
 	domid_call(t, HV_CTL_DOMAIN_DESTROY, stub.domid);
+	if (p.attached)
+		mgr_detach(&p.mgr, p.uuid, p.ephemeral);
 fail_dir:
 	if (p.ephemeral)
 		remove_dir(p.dir);
@@ -667,7 +823,7 @@ int hvt_vtpm_setup(struct hvt *t, const struct xlcfg *c,
 		audit_all_failed(t, c, g, "measuring the boot failed");
 		return rc;
 	}
-	xs = xs_connect(t);
+	xs = hvt_xs_connect(t);
 	if (!xs) {
 		hvt_boot_log_free(&log);
 		audit_all_failed(t, c, g, "XenStore unreachable");
@@ -709,6 +865,12 @@ static size_t read_recs(struct xs_handle *xs, uint32_t g, struct hvt_vtpm_rec *r
 		snprintf(path, sizeof(path), "%s/%s/ephemeral", dir, kids[i]);
 		x->ephemeral =
 			xs_get(xs, path, val, sizeof(val)) && !strcmp(val, "1");
+		snprintf(path, sizeof(path), "%s/%s/manager", dir, kids[i]);
+		x->managed = xs_get(xs, path, val, sizeof(val)) &&
+			     hvt_parse_u32(val, HV_DOMID_MAX, &x->manager);
+		snprintf(path, sizeof(path), "%s/%s/uuid", dir, kids[i]);
+		if (!xs_get(xs, path, x->uuid, sizeof(x->uuid)))
+			x->uuid[0] = '\0';
 		snprintf(path, sizeof(path), "%s/%s/state-dir", dir, kids[i]);
 		if (xs_get(xs, path, val, sizeof(val)) &&
 		    strlen(val) < sizeof(x->dir))
@@ -727,12 +889,33 @@ int hvt_vtpm_records(struct hvt *t, uint32_t g, struct hvt_vtpm_recs *out)
 
 	memset(out, 0, sizeof(*out));
 	out->guest = g;
-	xs = xs_connect(t);
+	xs = hvt_xs_connect(t);
 	if (!xs)
 		return HVT_DAEMON;
 	out->n = read_recs(xs, g, out->rec, HVT_VTPMS_MAX);
 	xs_close(xs);
 	return 0;
+}
+
+/* Manager mode, the stub gone: the manager's backend directory for it
+ * and the attachment (an ephemeral instance's key with it).  A manager
+ * that is not running any more has nothing to release. */
+static void mgr_release(struct hvt *t, const struct hvt_vtpm_rec *r)
+{
+	struct xs_handle *xs = hvt_xs_connect(t);
+	struct hvt_mgr m;
+	char path[128];
+
+	if (xs) {
+		snprintf(path, sizeof(path),
+			 "/local/domain/%u/backend/vtpm/%u", r->manager,
+			 r->be_domid);
+		xs_rm(xs, XBT_NULL, path);
+		xs_close(xs);
+	}
+	if (!r->uuid[0] || hvt_mgr_find(t, &m) != 0 || m.domid != r->manager)
+		return;
+	mgr_detach(&m, r->uuid, r->ephemeral);
 }
 
 /* Destroys the stub serving r once it stopped by itself (or the time is
@@ -748,10 +931,12 @@ static void stop_stub(struct hvt *t, uint32_t guest,
 	     w += 20)
 		sleep_ms(20);
 	domid_call(t, HV_CTL_DOMAIN_DESTROY, r->be_domid);
+	if (r->managed)
+		mgr_release(t, r);
 	if (state && r->ephemeral)
 		remove_dir(r->dir);
 	else if (state && geteuid() == 0)
-		give_dir(r->dir, 0);
+		hvt_give_dir(r->dir, 0);
 	snprintf(detail, len, "vTPM %u of domain %u: stub %u destroyed, %s%s",
 		 r->devid, guest, r->be_domid,
 		 !state		? "no state"
@@ -765,7 +950,7 @@ static void stop_stub(struct hvt *t, uint32_t guest,
 void hvt_vtpm_teardown(struct hvt *t, const struct hvt_vtpm_recs *recs)
 {
 	const struct hvt_vtpm_rec *r = recs->rec;
-	struct xs_handle *xs = recs->n ? xs_connect(t) : NULL;
+	struct xs_handle *xs = recs->n ? hvt_xs_connect(t) : NULL;
 	char path[128], uuid[37], guest[HV_NAME_LEN], detail[PATH_MAX + 64];
 
 	if (!recs->n)
@@ -821,7 +1006,7 @@ int hvt_cmd_tcti(struct hvt *t, const struct hvt_args *a)
 	rc = hvt_domain_lookup(t, a->pos[0], &info);
 	if (rc)
 		return rc;
-	xs = xs_connect(t);
+	xs = hvt_xs_connect(t);
 	if (!xs)
 		return HVT_DAEMON;
 	snprintf(path, sizeof(path), "/local/domain/%u/data/tpmfront/%s",

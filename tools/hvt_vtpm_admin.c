@@ -38,6 +38,7 @@
 #include <openssl/x509v3.h>
 
 #include "tools/hvsec.h"
+#include "vtpm-manager/mgr_proto.h"
 
 #define STATE_HDR_LEN	16u
 #define STATE_MAX	(1u << 20) /* VTPM_STATE_MAX */
@@ -384,7 +385,8 @@ static void vi_files(struct hvt_vinst *v)
 		if (st.st_mtime > v->mtime)
 			v->mtime = st.st_mtime;
 	}
-	if (v->has_permall)
+	/* A managed instance's files are sealed: nothing to read here. */
+	if (v->has_permall && !v->managed)
 		hvt_ek_certs_from_state(v->dir, v->ek, &v->state_valid);
 }
 
@@ -499,10 +501,59 @@ static void scan_records(struct xs_handle *xs, struct hvt_vinsts *vs,
 	free(gs);
 }
 
+/* The manager's table, page by page: which instances it seals. */
+static void scan_manager(struct hvt *t, struct hvt_vinsts *vs)
+{
+	static uint8_t buf[MGR_CTL_MSG_MAX];
+	struct mgr_req req = {.op = MGR_CTL_LIST};
+	struct mgr_rsp rsp;
+	struct hvt_mgr m;
+
+	if (hvt_mgr_find(t, &m) != 0)
+		return;
+	for (unsigned pages = 0; pages < 1024; pages++) {
+		if (hvt_mgr_call(&m, &req, &rsp, buf) || rsp.rc != MGR_RC_OK)
+			return;
+		for (unsigned i = 0; i < rsp.u.list.count; i++) {
+			const struct mgr_list_entry *e = &rsp.u.list.entry[i];
+			struct hvt_vinst *v;
+			char uuid[37];
+
+			hvt_uuid_str(e->uuid.b, uuid);
+			v = vi_find(vs, uuid);
+			if (!v && (v = vi_add(vs)))
+				snprintf(v->uuid, sizeof(v->uuid), "%s", uuid);
+			if (!v)
+				return;
+			v->managed = true;
+			v->mgr_open = e->open;
+			v->mgr_flags = e->flags;
+			v->mgr_stub = e->stub_domid;
+			memcpy(v->generation, e->generation,
+			       sizeof(v->generation));
+			snprintf(v->mgr_label, sizeof(v->mgr_label), "%s",
+				 e->label);
+			hvt_uuid_str(e->domain.b, v->mgr_domain);
+		}
+		if (rsp.u.list.next == MGR_NO_DOMID)
+			return;
+		req.u.list.start = rsp.u.list.next;
+	}
+}
+
 const char *hvt_vinst_state(const struct hvt_vinst *v)
 {
 	if (hvt_vinst_in_use(v))
 		return v->ephemeral ? "ephemeral-running" : "running";
+	if (v->managed && (v->mgr_flags & MGR_INST_F_MIGRATED))
+		return "migrated";
+	if (v->managed && (v->mgr_flags & MGR_INST_F_DISABLED))
+		return "disabled";
+	/* PROVISIONED: a TPM was made and committed (RESET clears it; the
+	 * generations stay, so old blobs stay refused). */
+	if (v->managed)
+		return v->mgr_flags & MGR_INST_F_PROVISIONED ? "stored"
+							     : "empty";
 	if (!v->has_dir)
 		return "missing";
 	return v->has_permall ? "stored" : "empty";
@@ -534,6 +585,7 @@ int hvt_vtpm_instances(struct hvt *t, struct hvt_vinsts *out)
 	scan_records(xs, out, doms, nd);
 	xs_close(xs);
 	out->daemon = true;
+	scan_manager(t, out);
 files:
 	free(doms);
 	for (size_t i = 0; i < out->n; i++)

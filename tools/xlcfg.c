@@ -1870,6 +1870,21 @@ static bool parse_vtpm(struct ps *ps, const char *spec, unsigned line,
 				return false;
 			}
 			t->backend_label = xstrndup(ps, kv[i].v, kv[i].vn);
+		} else if (is_word(kv[i].k, kv[i].kn, "manager")) {
+			if (t->manager) {
+				perr(ps, line, "%s: manager given twice", key);
+				return false;
+			}
+			if (is_word(kv[i].v, kv[i].vn, "yes"))
+				t->manager = 1;
+			else if (is_word(kv[i].v, kv[i].vn, "no"))
+				t->manager = -1;
+			else {
+				perr(ps, line,
+				     "%s: manager='%.*s': expected yes or no",
+				     key, (int)kv[i].vn, kv[i].v ? kv[i].v : "");
+				return false;
+			}
 		} else {
 			pwarn(ps, line, "%s: unknown parameter '%.*s' ignored",
 			      key, (int)kv[i].kn, kv[i].k);

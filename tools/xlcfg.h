@@ -120,6 +120,10 @@ struct xlcfg_vtpm {
 	char *resource; /* "vtpm:UUID", NULL without a uuid */
 	char *backend_label; /* hvsec: the vTPM stub domain's label, NULL:
 			      * the guest's own */
+	/* hvsec: manager=yes|no, state sealed by the vTPM manager domain
+	 * (docs/vtpm.md "Manager mode"); 0 when not given: yes when a
+	 * manager is registered. */
+	int manager; /* 0 default, 1 yes, -1 no */
 };
 
 struct xlcfg {

@@ -3,7 +3,11 @@
 # guest program that serves it to TPM software; their tests and fuzzer.
 #
 #   $(LIB)/libvtpm.a       vtpm-instance/vtpm_*.c (vtpm.h): libtpms wrapper,
-#                          tpmif v2 ring backend, NV storage
+#                          tpmif v2 ring backend, NV storage (files, or
+#                          sealed blobs committed to the vTPM manager:
+#                          vtpm_mgr.c, vtpm_store_mgr.c need libmgr and
+#                          OpenSSL, linked only by what calls them),
+#                          EK provisioning
 #   $(LIB)/libplatsim.a    hypervisor/plat/plat_sim.c (plat.h over libhvguest)
 #   $(LIB)/libvtpmfront.a  vtpm-instance/front/vtpmfront*.c (vtpmfront.h)
 #   $(BIN)/hvsec-vtpmd     vtpm-instance/vtpmd_*.c: one guest's vTPM backend,
@@ -42,7 +46,10 @@ $(LIB)/libvtpmfront.a: $(VTPMFRONT_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@; $(AR) rcs $@ $^
 
-$(BIN)/hvsec-vtpmd: $(VTPMD_OBJ) $(LIB)/libmgr.a $(LIB)/libvtpm.a $(LIB)/libplatsim.a $(LIB)/libhvguest.a
+# plat_sim.c's frontend side (the link to the vTPM manager) is
+# libvtpmfront, hence its place between libplatsim and libhvguest.
+$(BIN)/hvsec-vtpmd: $(VTPMD_OBJ) $(LIB)/libvtpm.a $(LIB)/libmgr.a $(LIB)/libplatsim.a \
+		$(LIB)/libvtpmfront.a $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS) $(CRYPTO_LIBS)
@@ -59,19 +66,23 @@ TOOLS += $(if $(VTPMD_SRC),$(BIN)/hvsec-vtpmd) $(if $(TPMFRONT_SRC),$(BIN)/hvsec
 # against a fake backend); tests/vtpm/*.sh: end to end with hvsecd,
 # hvsec-vtpmd, hvsec-tpmfront and tpm2-tools.
 VTPM_TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/vtpm/test_*.c))
+# (libmgr and OpenSSL for test_mgrstore: the manager link's wire format,
+# sealed blobs and a CA for its fake manager.)
 $(VTPM_TEST_BIN): $(BUILD)/tests/vtpm/%: tests/vtpm/%.c $(OBJ)/tests/harness.o \
 		$(OBJ)/tests/vtpm/tpmcmd.o \
-		$(LIB)/libvtpm.a $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a
+		$(LIB)/libvtpm.a $(LIB)/libmgr.a $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/harness.o \
 		$(OBJ)/tests/vtpm/tpmcmd.o \
-		$(LIB)/libvtpm.a $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a \
-		$(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS)
+		$(LIB)/libvtpm.a $(LIB)/libmgr.a $(LIB)/libvtpmfront.a $(LIB)/libhvguest.a \
+		$(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS) $(CRYPTO_LIBS)
 MODULE_TEST_BIN += $(VTPM_TEST_BIN)
 
 # The ring request path (header + TPM command through libtpms) on a fake
 # page: tests/fuzz/fuzz_tpmif.c.
-FUZZ_SRC_tpmif := $(VTPM_SRC)
+# (without the manager link and its store, which need libmgr: not on the
+# ring's request path).
+FUZZ_SRC_tpmif := $(filter-out vtpm-instance/vtpm_mgr.c vtpm-instance/vtpm_store_mgr.c,$(VTPM_SRC))
 FUZZ_LIBS_tpmif := $(TPMS_LIBS) $(TSS2_MU_LIBS)
 -include tests/vtpm/helpers.mk

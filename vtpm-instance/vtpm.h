@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vtpm-manager/mgr_proto.h" /* the manager link and store */
+
 /* ---------------------------------------------------------------- ring */
 
 #define VTPM_PAGE_SIZE	     4096u
@@ -181,6 +183,12 @@ size_t vtpm_tpm_process(const uint8_t *cmd, size_t cmd_len, uint8_t locality,
 /* The platform reset: the guest rebooted.  Terminate, MainInit from the
  * stored state, Startup(CLEAR): PCRs reset, NV kept. */
 int vtpm_tpm_reset(char *why, size_t why_len);
+/* Provisioning is over on a TPM powered on with platform_open: the
+ * platform hierarchy is disabled now (vtpm_ek_lock_platform) and after
+ * every later reset, as for any other power-on.  Saves the power cycle
+ * (and the state store of its Startup) a freshly made TPM would otherwise
+ * need before it is served.  0 or -errno with why. */
+int vtpm_tpm_end_provisioning(char *why, size_t why_len);
 /* Orderly power-off: TPM2_Shutdown(CLEAR) is the guest's business; this
  * stores nothing further and terminates libtpms. */
 void vtpm_tpm_power_off(void);
@@ -340,5 +348,116 @@ int vtpm_ek_lock_platform(char *why, size_t why_len);
 int vtpm_ek_batch_open(struct vtpm_store *st, const struct vtpm_store *inner,
 		       char *why, size_t why_len);
 int vtpm_ek_batch_commit(struct vtpm_store *st, char *why, size_t why_len);
+
+/* ------------------------------------------------------- provisioning */
+/*
+ * vtpm_provision.c: the whole EK provisioning of a TPM just manufactured
+ * (powered on with platform_open, on a batch store), shared by the dom0
+ * file-store path (tools/hvt_manufacture.c, the host CA) and the manager
+ * path (hvsec-vtpmd: PROVISION to hvsec-vtpm-managerd):
+ *
+ *   tpm info, both EKs created, certify(both publics) -> two DER
+ *   certificates, both written, platform hierarchy locked.
+ *
+ * The batch commit stays the caller's: it decides where the state goes.
+ * certify returns 0 and der[i] malloc'd (caller of the hook frees them:
+ * this module does), len[i]; or -errno with why.  The order of pub[] is
+ * VTPM_EK_RSA2048, VTPM_EK_ECC_P256. */
+typedef int (*vtpm_certify_fn)(void *ctx, const struct vtpm_ek_public pub[2],
+			       const struct vtpm_ek_tpm_info *info,
+			       uint8_t *der[2], size_t len[2], char *why,
+			       size_t why_len);
+int vtpm_provision(vtpm_certify_fn certify, void *ctx, char *why,
+		   size_t why_len);
+
+/* ------------------------------------------------- the vTPM manager link */
+/*
+ * vtpm_mgr.c: this instance as a client of hvsec-vtpm-managerd on the
+ * instance channel (vtpm-manager/mgr_proto.h), over a transport the caller
+ * gives: hvsec-vtpmd's tpmif ring to the manager domain, a function in
+ * tests.  Every answer is parsed strictly (mgr_rsp_parse) and checked
+ * against what was asked (an OPEN's refs, a PROVISION's kinds).
+ *
+ * All return 0 or -errno with why:
+ *   -EACCES   the manager refused (DENIED, BINDING, MIGRATED, DISABLED);
+ *             why is "manager: <reason>: <its message>"
+ *   -EBUSY    BUSY (the instance is open elsewhere)
+ *   -ESTALE   GENERATION or STATE (out of step with the manager)
+ *   -EIO      STORAGE / PLATFORM / INTERNAL: the manager failed closed
+ *   -ENOENT   NOT_FOUND
+ *   -EPROTO   malformed answer;  transport errors as the transport says.
+ */
+struct vtpm_mgr_link {
+	/* One request, one response (at most MGR_RING_MSG_MAX bytes each):
+	 * 0 with *rsp_len, or -errno with why. */
+	int (*call)(void *ctx, const uint8_t *req, size_t req_len,
+		    uint8_t *rsp, size_t rsp_cap, size_t *rsp_len, char *why,
+		    size_t why_len);
+	void *ctx;
+};
+
+/* What OPEN gave: the per-instance key (secret: vtpm_mgr_session_wipe)
+ * and the committed state refs. */
+struct vtpm_mgr_session {
+	struct mgr_uuid uuid;
+	enum mgr_open_status status;
+	uint32_t flags; /* MGR_INST_F_* */
+	uint8_t key[MGR_KEY_LEN];
+	struct mgr_state_ref ref[MGR_STATE_NAMES]; /* [name - 1] */
+};
+
+int vtpm_mgr_open(const struct vtpm_mgr_link *l, const struct mgr_uuid *uuid,
+		  uint32_t open_flags, struct vtpm_mgr_session *out, char *why,
+		  size_t why_len);
+int vtpm_mgr_commit(const struct vtpm_mgr_link *l, enum mgr_state_name name,
+		    bool present, uint64_t generation,
+		    const uint8_t tag[MGR_TAG_LEN], char *why, size_t why_len);
+/* The certify hook of vtpm_provision for a link (ctx: the link). */
+int vtpm_mgr_certify(void *link, const struct vtpm_ek_public pub[2],
+		     const struct vtpm_ek_tpm_info *info, uint8_t *der[2],
+		     size_t len[2], char *why, size_t why_len);
+int vtpm_mgr_close(const struct vtpm_mgr_link *l, char *why, size_t why_len);
+void vtpm_mgr_session_wipe(struct vtpm_mgr_session *s);
+/* "01234567-89ab-..." <-> struct mgr_uuid.  0 or -EINVAL. */
+int vtpm_mgr_uuid_parse(const char *s, struct mgr_uuid *out);
+
+/*
+ * vtpm_store_mgr.c: the store of an instance served by the manager.  Each
+ * state NAME is an encrypted blob (mgr_blob_seal under the session key)
+ * in the instance's own directory:
+ *
+ *   store   seal at generation committed + 1, write NAME.new (temporary,
+ *           fsync, rename, fsync dir), COMMIT (name, generation, tag);
+ *           only after the manager's OK rename NAME.new over NAME: so a
+ *           crash anywhere leaves the committed blob on disk (as NAME or,
+ *           between the commit and the rename, as NAME.new).  A failed or
+ *           refused commit fails the store (the TPM answers
+ *           TPM_RC_NV_UNAVAILABLE) and every store after it: the
+ *           instance is out of step with its manager and stops writing.
+ *   remove  COMMIT (name, generation + 1, not present), then unlink.
+ *   open    for each name the manager says is present, NAME or NAME.new
+ *           must be exactly the committed blob (mgr_blob_open +
+ *           mgr_blob_check_committed); otherwise the open fails and why
+ *           names the state and the rule ("permall: rollback: ...").
+ *           Files of states the manager says are absent (a NEW instance,
+ *           a removed state), and uncommitted NAME.new, are deleted.
+ *
+ * The directory must exist and be ours (as for the file store) and is
+ * flock'ed while open.  The session is copied (its key too) and wiped
+ * at close; the link must outlive the store. */
+int vtpm_store_mgr_open(struct vtpm_store *st, const char *dir,
+			const struct vtpm_mgr_link *link,
+			const struct vtpm_mgr_session *s, char *why,
+			size_t why_len);
+/* The last store failure's why ("" when none), for the log. */
+const char *vtpm_store_mgr_error(const struct vtpm_store *st);
+/* What the stores cost (the manager mode's price per NV write): stores
+ * and removals that committed, their total and worst time (seal, write,
+ * fsyncs, COMMIT round trip, rename), the COMMIT round trips alone. */
+struct vtpm_store_mgr_stats {
+	uint64_t writes, total_us, max_us, commit_us;
+};
+void vtpm_store_mgr_stats(const struct vtpm_store *st,
+			  struct vtpm_store_mgr_stats *out);
 
 #endif /* HVSEC_VTPM_H */

@@ -453,6 +453,17 @@ int vtpm_tpm_reset(char *why, size_t why_len)
 	return ret;
 }
 
+int vtpm_tpm_end_provisioning(char *why, size_t why_len)
+{
+	vtpm_set_why(why, why_len, "%s", "");
+	if (!tpm.on) {
+		vtpm_set_why(why, why_len, "the TPM is off");
+		return -ENODEV;
+	}
+	tpm.platform_open = false;
+	return lock_platform(why, why_len);
+}
+
 void vtpm_tpm_power_off(void)
 {
 	if (!tpm.on)

@@ -12,6 +12,9 @@
  *                   respond, notify, then spin a little for the next one
  *   vtpmd_mboot.c   measured boot: the toolstack's event log extended
  *                   into the TPM after power-on, before InitWait
+ *   vtpmd_mgr.c     manager mode (--manager): the link to the vTPM
+ *                   manager, OPEN, manufacture + PROVISION of a NEW
+ *                   instance, the sealed store, CLOSE
  *   vtpmd_main.c    set-up, the poll loop, signals, power-off
  *
  * Single-threaded (libxenstore's reader thread aside, which touches none
@@ -49,6 +52,11 @@ struct vtpmd_cfg {
 	bool tpm12;
 	uint32_t spin_us;
 	bool spin_given; /* --spin-us given: no CPU-count default */
+	/* --manager DOMID: the state is sealed and committed to the vTPM
+	 * manager in that domain, reached as a tpmif frontend through
+	 * /local/domain/SELF/device/vtpm/0 (vtpmd_mgr.c). */
+	bool manager;
+	uint32_t manager_id;
 	bool help;
 };
 
@@ -167,6 +175,10 @@ struct vtpmd {
 
 	struct vtpmd_ring ring;
 	struct vtpmd_rl rl; /* hostile-input lines */
+	/* The TPM's store (main's), for the log line of a write that did not
+	 * become durable (vtpm_store_mgr_error says why in manager mode). */
+	const struct vtpm_store *store;
+	uint64_t store_failures_seen;
 
 	bool done; /* leave the loop; exit_code says how */
 	int exit_code;
@@ -211,5 +223,37 @@ int vtpmd_ring_run(struct vtpmd *d);
  * failed (the guest must not be served). */
 int vtpmd_measure_boot(const char *state_dir, unsigned *events, char *why,
 		       size_t why_len);
+
+/* vtpmd_mgr.c */
+/* The manager mode's pieces, owned by main for the process's life. */
+struct vtpmd_mgr {
+	struct plat_front *front; /* the ring to the manager */
+	struct xs_handle *xs;	  /* the link's own (see vtpmd_mgr.c) */
+	struct vtpm_mgr_link link;
+	struct vtpm_store store; /* vtpm_store_mgr */
+	bool store_open;
+	/* NEW: the batch store provisioning ran on, in passthrough to
+	 * `store` since its commit; the TPM stays on behind it (tpm_on) and
+	 * main does not power it on again. */
+	struct vtpm_store batch;
+	bool batch_open, tpm_on;
+	bool opened;	   /* OPEN answered: CLOSE at a clean power-off */
+	bool manufactured; /* NEW: made and provisioned now */
+	uint64_t provision_us;
+	char phases[128]; /* where provision_us went, for the log */
+	char uuid[VTPMD_UUID_LEN + 1];
+};
+/* Connects to the manager (cfg.manager_id), OPENs the instance and opens
+ * its sealed store; a NEW instance is manufactured, its EKs certified by
+ * the manager (PROVISION) and committed in one step, and left powered on
+ * (m->tpm_on; its store is m->batch).  Otherwise main powers on from
+ * m->store as usual.  0, or
+ * -errno with why (a refusal names the manager's reason: rollback,
+ * binding, migrated...): fatal, the instance is never re-manufactured. */
+int vtpmd_mgr_start(struct vtpmd *d, struct vtpmd_mgr *m, char *why,
+		    size_t why_len);
+/* CLOSE (clean power-off only: after a failure the manager releases
+ * the instance at DETACH), then the store and the ring. */
+void vtpmd_mgr_stop(struct vtpmd_mgr *m, bool clean);
 
 #endif /* HVSEC_VTPMD_H */

@@ -105,6 +105,7 @@ enum {
 	OPT_LOCALITY,
 	OPT_TPM12,
 	OPT_SPIN_US,
+	OPT_MANAGER,
 	OPT_HELP,
 	OPT_N,
 };
@@ -117,6 +118,7 @@ static const struct option options[] = {
 	{"locality", required_argument, NULL, OPT_LOCALITY},
 	{"tpm12", no_argument, NULL, OPT_TPM12},
 	{"spin-us", required_argument, NULL, OPT_SPIN_US},
+	{"manager", required_argument, NULL, OPT_MANAGER},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -215,6 +217,11 @@ int vtpmd_parse_args(int argc, char **argv, struct vtpmd_cfg *cfg, char *why,
 				     &cfg->spin_us, why, why_len);
 			cfg->spin_given = true;
 			break;
+		case OPT_MANAGER:
+			rc = num_opt(c, optarg, VTPMD_DOMID_MAX,
+				     &cfg->manager_id, why, why_len);
+			cfg->manager = true;
+			break;
 		case OPT_HELP:
 			cfg->help = true;
 			return 0;
@@ -227,6 +234,12 @@ int vtpmd_parse_args(int argc, char **argv, struct vtpmd_cfg *cfg, char *why,
 
 		vtpmd_sanitize(argv[optind], v, sizeof(v));
 		snprintf(why, why_len, "unexpected argument \"%s\"", v);
+		return -EINVAL;
+	}
+	if (cfg->manager && cfg->manager_id == cfg->frontend_id) {
+		snprintf(why, why_len,
+			 "--manager %u is the guest (--frontend-id) itself",
+			 cfg->manager_id);
 		return -EINVAL;
 	}
 	/* Missing options are reported in the order of the usage line. */

@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"--uuid UUID\n"
 		"                   [--locality 0[,1,...]] [--tpm12] "
 		"[--spin-us US]\n"
+		"                   [--manager DOMID]\n"
 		"\n"
 		"One guest's vTPM backend: a stub domain started by the "
 		"toolstack under\n"
@@ -57,6 +58,12 @@ static void usage(FILE *f)
 		"                    0 with one CPU online); less while such "
 		"watches\n"
 		"                    keep finding nothing\n"
+		"  --manager DOMID   state sealed and committed to the vTPM "
+		"manager in domain\n"
+		"                    DOMID (a tpmif frontend of it through "
+		"device/vtpm/0);\n"
+		"                    a new instance is manufactured here and "
+		"certified there\n"
 		"  --help            this text\n"
 		"\n"
 		"Exit status: 0 the frontend went away or SIGTERM (TPM powered "
@@ -173,6 +180,17 @@ static int loop(struct vtpmd *d, int sfd)
 }
 
 static struct vtpmd vd; /* large (two ring pages): not on the stack */
+static struct vtpmd_mgr vm; /* manager mode */
+
+/* A start-up failure told to the toolstack (backend `error`), then the
+ * loop until it takes the directory away. */
+static int fatal(struct vtpmd *d, int sfd, const char *msg)
+{
+	vtpmd_log("%s", msg);
+	if (vtpmd_xb_report_fatal(d, msg))
+		return loop(d, sfd);
+	return EXIT_FAIL;
+}
 
 int main(int argc, char **argv)
 {
@@ -224,7 +242,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	rc = vtpm_store_file_open(&store, d->cfg.state_dir, why, sizeof(why));
+	if (d->cfg.manager) {
+		rc = vtpmd_mgr_start(d, &vm, why, sizeof(why));
+		if (rc) {
+			status = fatal(d, sfd, why);
+			goto out;
+		}
+		store = vm.store; /* borrowed: vtpmd_mgr_stop closes it */
+	} else
+		rc = vtpm_store_file_open(&store, d->cfg.state_dir, why,
+					  sizeof(why));
 	if (rc) {
 		char msg[600];
 
@@ -236,10 +263,14 @@ int main(int argc, char **argv)
 			status = loop(d, sfd);
 		goto out;
 	}
-	store_open = true;
-	rc = vtpm_tpm_power_on(&(struct vtpm_tpm_config){.store = &store,
-							 .tpm12 = d->cfg.tpm12},
-			       why, sizeof(why));
+	store_open = !d->cfg.manager;
+	/* A NEW manager-mode TPM is on already, made and provisioned. */
+	rc = vm.tpm_on ? 0
+		       : vtpm_tpm_power_on(
+				 &(struct vtpm_tpm_config){.store = &store,
+							   .tpm12 =
+								   d->cfg.tpm12},
+				 why, sizeof(why));
 	if (rc) {
 		char msg[600];
 
@@ -250,6 +281,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	tpm_on = true;
+	d->store = &store;
 	vtpmd_log("TPM %s powered on (state in %s); domain %u, platform %s",
 		  d->cfg.tpm12 ? "1.2" : "2.0", d->cfg.state_dir, d->self,
 		  plat_name());
@@ -291,6 +323,10 @@ out:
 	}
 	if (store_open)
 		vtpm_store_close(&store);
+	/* CLOSE only after a clean power-off; a stub that failed is
+	 * released by the toolstack's DETACH. */
+	if (d->cfg.manager)
+		vtpmd_mgr_stop(&vm, tpm_on && status == EXIT_OK);
 	if (d->xs)
 		xs_close(d->xs);
 	plat_close(d->plat); /* unmaps and unbinds what is left */

@@ -84,6 +84,27 @@ static void notify(struct vtpmd *d)
 /* Serves what the page holds now.  1 if it answered something (the
  * frontend will submit the next only after that), 0 if the page held
  * nothing for us. */
+/* A state write that did not become durable: the guest got
+ * TPM_RC_NV_UNAVAILABLE and libtpms is in failure mode until restarted.
+ * Said once (the first), with why when the store knows (manager mode:
+ * the COMMIT refused or unanswered). */
+static void store_check(struct vtpmd *d)
+{
+	struct vtpm_tpm_stats st;
+
+	vtpm_tpm_stats(&st);
+	if (st.store_failures == d->store_failures_seen)
+		return;
+	if (!d->store_failures_seen)
+		vtpmd_log("the TPM state did not become durable%s%s: the guest "
+			  "gets TPM_RC_NV_UNAVAILABLE until this vTPM is "
+			  "restarted",
+			  d->store && vtpm_store_mgr_error(d->store)[0] ? ": "
+									: "",
+			  d->store ? vtpm_store_mgr_error(d->store) : "");
+	d->store_failures_seen = st.store_failures;
+}
+
 static int serve_one(struct vtpmd *d)
 {
 	volatile void *page = d->ring.map.addr;
@@ -100,6 +121,7 @@ static int serve_one(struct vtpmd *d)
 				       d->rsp, sizeof(d->rsp));
 		vtpm_ring_respond(page, req, d->rsp, len);
 		d->ring.st.requests++;
+		store_check(d);
 		break;
 	case VTPM_FETCH_CANCEL:
 		/* Single-threaded: a CANCEL is only ever seen between

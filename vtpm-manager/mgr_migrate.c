@@ -37,10 +37,10 @@
 
 /* ------------------------------------------------------------- layout */
 
-#define SPKI_LEN  91u /* P-256, named curve, uncompressed point */
-#define POINT_LEN 65u /* 04 ‖ X ‖ Y */
+#define SPKI_LEN   91u /* P-256, named curve, uncompressed point */
+#define POINT_LEN  65u /* 04 ‖ X ‖ Y */
 #define SCALAR_LEN 32u
-#define SIG_LEN	  64u /* r ‖ s */
+#define SIG_LEN	   64u /* r ‖ s */
 
 /* Every P-256 SPKI starts with these 26 bytes, then the point. */
 static const uint8_t spki_prefix[SPKI_LEN - POINT_LEN] = {
@@ -50,45 +50,45 @@ static const uint8_t spki_prefix[SPKI_LEN - POINT_LEN] = {
 
 /* Sealed identity ("HVID"), little-endian; bytes [0, ID_HDR_LEN) are the
  * AAD. */
-#define ID_MAGIC      0x44495648u
-#define ID_VERSION    1u
-#define ID_OFF_MAGIC  0
-#define ID_OFF_VER    4
-#define ID_OFF_RSVD   6
-#define ID_OFF_NONCE  8
-#define ID_OFF_SPKI   20
-#define ID_HDR_LEN    (ID_OFF_SPKI + SPKI_LEN) /* 111 */
-#define ID_LEN	      (ID_HDR_LEN + SCALAR_LEN + MGR_TAG_LEN) /* 159 */
-#define ID_HKDF_INFO  "hvsec vtpm-manager identity v1"
+#define ID_MAGIC     0x44495648u
+#define ID_VERSION   1u
+#define ID_OFF_MAGIC 0
+#define ID_OFF_VER   4
+#define ID_OFF_RSVD  6
+#define ID_OFF_NONCE 8
+#define ID_OFF_SPKI  20
+#define ID_HDR_LEN   (ID_OFF_SPKI + SPKI_LEN)		     /* 111 */
+#define ID_LEN	     (ID_HDR_LEN + SCALAR_LEN + MGR_TAG_LEN) /* 159 */
+#define ID_HKDF_INFO "hvsec vtpm-manager identity v1"
 
 /* Bundle ("HVMB"), little-endian.  [0, B_HDR_LEN) is the GCM AAD;
  * [0, B_HDR_LEN + ct_len + 16) is what the signature covers. */
-#define B_MAGIC	       0x424d5648u
-#define B_VERSION      1u
-#define B_OFF_MAGIC    0
-#define B_OFF_VER      4
-#define B_OFF_RSVD     6
-#define B_OFF_MANAGER  8
-#define B_OFF_DESTFPR  24
-#define B_OFF_SRCSPKI  56
-#define B_OFF_EPH      (B_OFF_SRCSPKI + SPKI_LEN) /* 147 */
-#define B_OFF_NONCE    (B_OFF_EPH + POINT_LEN)	   /* 212 */
-#define B_OFF_CTLEN    (B_OFF_NONCE + MGR_NONCE_LEN) /* 224 */
-#define B_OFF_RSVD2    (B_OFF_CTLEN + 4)		 /* 228 */
-#define B_HDR_LEN      (B_OFF_RSVD2 + 4)		 /* 232 */
-#define B_HKDF_INFO    "hvsec vtpm-manager bundle v1"
+#define B_MAGIC	      0x424d5648u
+#define B_VERSION     1u
+#define B_OFF_MAGIC   0
+#define B_OFF_VER     4
+#define B_OFF_RSVD    6
+#define B_OFF_MANAGER 8
+#define B_OFF_DESTFPR 24
+#define B_OFF_SRCSPKI 56
+#define B_OFF_EPH     (B_OFF_SRCSPKI + SPKI_LEN)    /* 147 */
+#define B_OFF_NONCE   (B_OFF_EPH + POINT_LEN)	    /* 212 */
+#define B_OFF_CTLEN   (B_OFF_NONCE + MGR_NONCE_LEN) /* 224 */
+#define B_OFF_RSVD2   (B_OFF_CTLEN + 4)		    /* 228 */
+#define B_HDR_LEN     (B_OFF_RSVD2 + 4)		    /* 232 */
+#define B_HKDF_INFO   "hvsec vtpm-manager bundle v1"
 
 /* The entry inside (plaintext), as a root-record entry without padding. */
-#define E_OFF_UUID   0
-#define E_OFF_KEY    16
-#define E_OFF_DOMAIN 48
-#define E_OFF_FLAGS  64
-#define E_OFF_LABLEN 68
-#define E_OFF_RSVD   70
-#define E_OFF_STATE  72
-#define E_REF_LEN    32u
-#define E_FIXED	     (E_OFF_STATE + MGR_STATE_NAMES * E_REF_LEN) /* 168 */
-#define E_MAX	     (E_FIXED + MGR_LABEL_MAX)			 /* 423 */
+#define E_OFF_UUID    0
+#define E_OFF_KEY     16
+#define E_OFF_DOMAIN  48
+#define E_OFF_FLAGS   64
+#define E_OFF_LABLEN  68
+#define E_OFF_RSVD    70
+#define E_OFF_STATE   72
+#define E_REF_LEN     32u
+#define E_FIXED	      (E_OFF_STATE + MGR_STATE_NAMES * E_REF_LEN) /* 168 */
+#define E_MAX	      (E_FIXED + MGR_LABEL_MAX)			  /* 423 */
 #define REF_F_PRESENT 0x1u
 
 #define B_MAX_LEN (B_HDR_LEN + E_MAX + MGR_TAG_LEN + SIG_LEN) /* 735 */
@@ -224,8 +224,8 @@ static enum mgr_seal_err gcm(bool enc, const uint8_t key[MGR_KEY_LEN],
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx)
 		return MGR_SEAL_E_NOMEM;
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
-			      enc) != 1 ||
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) !=
+		    1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, MGR_NONCE_LEN,
 				NULL) != 1 ||
 	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1 ||
@@ -270,17 +270,17 @@ static enum mgr_seal_err spki_decode(const uint8_t *spki, size_t len,
 	*out = NULL;
 	if (len != SPKI_LEN) {
 		vtpm_set_why(why, why_len,
-			"public key: %zu bytes, a DER P-256 "
-			"SubjectPublicKeyInfo has %u",
-			len, SPKI_LEN);
+			     "public key: %zu bytes, a DER P-256 "
+			     "SubjectPublicKeyInfo has %u",
+			     len, SPKI_LEN);
 		return len < SPKI_LEN ? MGR_SEAL_E_TRUNCATED
 				      : MGR_SEAL_E_TRAILING;
 	}
 	if (memcmp(spki, spki_prefix, sizeof(spki_prefix)) ||
 	    spki[sizeof(spki_prefix)] != 0x04) {
 		vtpm_set_why(why, why_len,
-			"public key: not a DER P-256 SubjectPublicKeyInfo "
-			"with an uncompressed point");
+			     "public key: not a DER P-256 SubjectPublicKeyInfo "
+			     "with an uncompressed point");
 		return MGR_SEAL_E_MAGIC;
 	}
 	k = d2i_PUBKEY(NULL, &p, (long)len);
@@ -288,7 +288,8 @@ static enum mgr_seal_err spki_decode(const uint8_t *spki, size_t len,
 	    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
 					   sizeof(group), &glen) != 1 ||
 	    strcmp(group, "prime256v1")) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"public key: does not decode as a P-256 key (a point "
 			"off the curve?)");
 		goto out;
@@ -300,7 +301,8 @@ static enum mgr_seal_err spki_decode(const uint8_t *spki, size_t len,
 	}
 	cctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
 	if (!cctx || EVP_PKEY_public_check(cctx) != 1) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"public key: the point is not a valid P-256 public "
 			"key");
 		goto out;
@@ -339,7 +341,8 @@ static enum mgr_seal_err spki_encode(EVP_PKEY *k, uint8_t out[SPKI_LEN])
 	int n = i2d_PUBKEY(k, &der);
 	enum mgr_seal_err ret = MGR_SEAL_E_CRYPTO;
 
-	if (n == (int)SPKI_LEN && !memcmp(der, spki_prefix, sizeof(spki_prefix))) {
+	if (n == (int)SPKI_LEN &&
+	    !memcmp(der, spki_prefix, sizeof(spki_prefix))) {
 		memcpy(out, der, SPKI_LEN);
 		ret = MGR_SEAL_OK;
 	}
@@ -476,8 +479,8 @@ out:
  * (pairwise check): a scalar decrypted under the right key is still
  * checked, so an encoder bug cannot give us a key that signs for
  * another fingerprint. */
-static enum mgr_seal_err keypair(const uint8_t d[SCALAR_LEN],
-				 EVP_PKEY *pub, EVP_PKEY **out)
+static enum mgr_seal_err keypair(const uint8_t d[SCALAR_LEN], EVP_PKEY *pub,
+				 EVP_PKEY **out)
 {
 	enum mgr_seal_err ret = MGR_SEAL_E_CRYPTO;
 	uint8_t pt[POINT_LEN];
@@ -540,9 +543,10 @@ enum mgr_seal_err mgr_ident_unseal(const uint8_t *buf, size_t len,
 		return MGR_SEAL_E_INVAL;
 	*out = NULL;
 	if (len < ID_HDR_LEN) {
-		vtpm_set_why(why, why_len, "identity: %zu bytes, shorter than "
-					   "its header",
-			len);
+		vtpm_set_why(why, why_len,
+			     "identity: %zu bytes, shorter than "
+			     "its header",
+			     len);
 		return MGR_SEAL_E_TRUNCATED;
 	}
 	if (get_le32(buf + ID_OFF_MAGIC) != ID_MAGIC) {
@@ -551,7 +555,7 @@ enum mgr_seal_err mgr_ident_unseal(const uint8_t *buf, size_t len,
 	}
 	if (get_le16(buf + ID_OFF_VER) != ID_VERSION) {
 		vtpm_set_why(why, why_len, "identity: version %u, we read %u",
-			get_le16(buf + ID_OFF_VER), ID_VERSION);
+			     get_le16(buf + ID_OFF_VER), ID_VERSION);
 		return MGR_SEAL_E_VERSION;
 	}
 	if (get_le16(buf + ID_OFF_RSVD)) {
@@ -560,8 +564,9 @@ enum mgr_seal_err mgr_ident_unseal(const uint8_t *buf, size_t len,
 	}
 	if (len != ID_LEN) {
 		vtpm_set_why(why, why_len, "identity: %zu bytes, expected %u",
-			len, ID_LEN);
-		return len < ID_LEN ? MGR_SEAL_E_TRUNCATED : MGR_SEAL_E_TRAILING;
+			     len, ID_LEN);
+		return len < ID_LEN ? MGR_SEAL_E_TRUNCATED
+				    : MGR_SEAL_E_TRAILING;
 	}
 	ret = spki_decode(buf + ID_OFF_SPKI, SPKI_LEN, &pub, why, why_len);
 	if (ret)
@@ -574,8 +579,8 @@ enum mgr_seal_err mgr_ident_unseal(const uint8_t *buf, size_t len,
 	if (ret) {
 		if (ret == MGR_SEAL_E_AUTH)
 			vtpm_set_why(why, why_len,
-				"identity: authentication failed (another "
-				"manager's root key, or modified)");
+				     "identity: authentication failed (another "
+				     "manager's root key, or modified)");
 		goto out;
 	}
 	id = calloc(1, sizeof(*id));
@@ -588,8 +593,8 @@ enum mgr_seal_err mgr_ident_unseal(const uint8_t *buf, size_t len,
 		ret = ident_finish(id);
 	if (ret) {
 		vtpm_set_why(why, why_len,
-			"identity: the private key does not match its "
-			"public key");
+			     "identity: the private key does not match its "
+			     "public key");
 		goto out;
 	}
 	*out = id;
@@ -640,15 +645,17 @@ static enum mgr_seal_err sign(EVP_PKEY *k, const uint8_t *msg, size_t len,
 	ECDSA_SIG *s = NULL;
 	const BIGNUM *r, *sv;
 
-	if (!md || EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, k,
-					 NULL) != 1 ||
+	if (!md ||
+	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, k, NULL) !=
+		    1 ||
 	    EVP_DigestSign(md, der, &dlen, msg, len) != 1)
 		goto out;
 	s = d2i_ECDSA_SIG(NULL, &p, (long)dlen);
 	if (!s)
 		goto out;
 	ECDSA_SIG_get0(s, &r, &sv);
-	if (BN_bn2binpad(r, out, 32) != 32 || BN_bn2binpad(sv, out + 32, 32) != 32)
+	if (BN_bn2binpad(r, out, 32) != 32 ||
+	    BN_bn2binpad(sv, out + 32, 32) != 32)
 		goto out;
 	ret = MGR_SEAL_OK;
 out:
@@ -664,7 +671,8 @@ static enum mgr_seal_err verify(EVP_PKEY *k, const uint8_t *msg, size_t len,
 	enum mgr_seal_err ret = MGR_SEAL_E_CRYPTO;
 	EVP_MD_CTX *md = NULL;
 	ECDSA_SIG *s = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
+	BIGNUM *r = BN_bin2bn(sig, 32, NULL),
+	       *sv = BN_bin2bn(sig + 32, 32, NULL);
 	unsigned char *der = NULL;
 	int dlen, v;
 
@@ -690,8 +698,7 @@ out:
 
 /* ------------------------------------------------------------- entry */
 
-static void entry_encode(const struct mgr_inst *inst, size_t lab,
-			 uint8_t *p)
+static void entry_encode(const struct mgr_inst *inst, size_t lab, uint8_t *p)
 {
 	memcpy(p + E_OFF_UUID, inst->uuid.b, MGR_UUID_LEN);
 	memcpy(p + E_OFF_KEY, inst->key, MGR_KEY_LEN);
@@ -722,7 +729,7 @@ static enum mgr_seal_err entry_decode(const uint8_t *p, size_t len,
 
 	if (len < E_FIXED + 1) {
 		vtpm_set_why(why, why_len, "bundle entry: %zu bytes, too short",
-			len);
+			     len);
 		return MGR_SEAL_E_BODY;
 	}
 	memset(e, 0, sizeof(*e));
@@ -731,8 +738,8 @@ static enum mgr_seal_err entry_decode(const uint8_t *p, size_t len,
 	memcpy(e->domain.b, p + E_OFF_DOMAIN, MGR_UUID_LEN);
 	flags = get_le32(p + E_OFF_FLAGS);
 	if (flags & ~(MGR_INST_F_ALL & ~MGR_INST_F_MIGRATED)) {
-		vtpm_set_why(why, why_len, "bundle entry: flags 0x%x not allowed",
-			flags);
+		vtpm_set_why(why, why_len,
+			     "bundle entry: flags 0x%x not allowed", flags);
 		return MGR_SEAL_E_BODY;
 	}
 	e->flags = flags;
@@ -743,8 +750,8 @@ static enum mgr_seal_err entry_decode(const uint8_t *p, size_t len,
 	}
 	if (lab != len - E_FIXED) {
 		vtpm_set_why(why, why_len,
-			"bundle entry: label length %zu, %zu bytes follow", lab,
-			len - E_FIXED);
+			     "bundle entry: label length %zu, %zu bytes follow",
+			     lab, len - E_FIXED);
 		return MGR_SEAL_E_BODY;
 	}
 	for (unsigned s = 0; s < MGR_STATE_NAMES; s++) {
@@ -759,8 +766,8 @@ static enum mgr_seal_err entry_decode(const uint8_t *p, size_t len,
 		    (r->present && !r->generation) ||
 		    (!r->present && !all_zero(r->tag, MGR_TAG_LEN))) {
 			vtpm_set_why(why, why_len,
-				"bundle entry: state %s reference invalid",
-				names[s]);
+				     "bundle entry: state %s reference invalid",
+				     names[s]);
 			return MGR_SEAL_E_BODY;
 		}
 	}
@@ -805,7 +812,7 @@ enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 		if ((r->present && !r->generation) ||
 		    (!r->present && !all_zero(r->tag, MGR_TAG_LEN))) {
 			vtpm_set_why(why, why_len, "instance state %u invalid",
-				s + 1);
+				     s + 1);
 			return MGR_SEAL_E_INVAL;
 		}
 	}
@@ -817,7 +824,7 @@ enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 		goto out;
 	if (!memcmp(dest_fpr, source->fpr, MGR_FPR_LEN)) {
 		vtpm_set_why(why, why_len,
-			"the destination is this manager itself");
+			     "the destination is this manager itself");
 		ret = MGR_SEAL_E_INVAL;
 		goto out;
 	}
@@ -861,7 +868,7 @@ enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 out:
 	if (ret && why && !*why)
 		vtpm_set_why(why, why_len, "sealing the bundle failed: %s",
-			mgr_seal_strerror(ret));
+			     mgr_seal_strerror(ret));
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(plain, sizeof(plain));
 	EVP_PKEY_free(dest);
@@ -872,25 +879,26 @@ out:
 
 /* The structure of a bundle, without keys: the first rule broken wins. */
 static enum mgr_seal_err bundle_parse(const uint8_t *b, size_t len,
-				      size_t *ct_len, char *why,
-				      size_t why_len)
+				      size_t *ct_len, char *why, size_t why_len)
 {
 	size_t want;
 
 	if (len < B_HDR_LEN) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"bundle: %zu bytes, shorter than its %u-byte header",
 			len, B_HDR_LEN);
 		return MGR_SEAL_E_TRUNCATED;
 	}
 	if (get_le32(b + B_OFF_MAGIC) != B_MAGIC) {
-		vtpm_set_why(why, why_len, "bundle: bad magic (not a migration "
-					   "bundle)");
+		vtpm_set_why(why, why_len,
+			     "bundle: bad magic (not a migration "
+			     "bundle)");
 		return MGR_SEAL_E_MAGIC;
 	}
 	if (get_le16(b + B_OFF_VER) != B_VERSION) {
 		vtpm_set_why(why, why_len, "bundle: version %u, we read %u",
-			get_le16(b + B_OFF_VER), B_VERSION);
+			     get_le16(b + B_OFF_VER), B_VERSION);
 		return MGR_SEAL_E_VERSION;
 	}
 	if (get_le16(b + B_OFF_RSVD) || get_le32(b + B_OFF_RSVD2)) {
@@ -900,14 +908,15 @@ static enum mgr_seal_err bundle_parse(const uint8_t *b, size_t len,
 	*ct_len = get_le32(b + B_OFF_CTLEN);
 	if (*ct_len > E_MAX) {
 		vtpm_set_why(why, why_len,
-			"bundle: ciphertext length %zu over %u", *ct_len,
-			E_MAX);
+			     "bundle: ciphertext length %zu over %u", *ct_len,
+			     E_MAX);
 		return MGR_SEAL_E_TOO_BIG;
 	}
 	want = B_HDR_LEN + *ct_len + MGR_TAG_LEN + SIG_LEN;
 	if (len != want) {
-		vtpm_set_why(why, why_len, "bundle: %zu bytes, its lengths say %zu",
-			len, want);
+		vtpm_set_why(why, why_len,
+			     "bundle: %zu bytes, its lengths say %zu", len,
+			     want);
 		return len < want ? MGR_SEAL_E_TRUNCATED : MGR_SEAL_E_TRAILING;
 	}
 	return MGR_SEAL_OK;
@@ -926,7 +935,8 @@ static enum mgr_seal_err bundle_signed(const uint8_t *buf, size_t ct_len,
 
 	*src = NULL;
 	if (spki_decode(buf + B_OFF_SRCSPKI, SPKI_LEN, src, NULL, 0)) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"bundle: the signer's public key is not a valid P-256 "
 			"key");
 		return MGR_SEAL_E_AUTH;
@@ -940,7 +950,8 @@ static enum mgr_seal_err bundle_signed(const uint8_t *buf, size_t ct_len,
 		if (ret)
 			return ret;
 		hex8(f, a);
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"bundle: signed by manager %s..., not by the expected "
 			"source",
 			a);
@@ -948,7 +959,8 @@ static enum mgr_seal_err bundle_signed(const uint8_t *buf, size_t ct_len,
 	}
 	ret = verify(*src, buf, signed_len, buf + signed_len);
 	if (ret == MGR_SEAL_E_AUTH)
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"bundle: the signature does not verify (modified)");
 	return ret;
 }
@@ -974,7 +986,8 @@ enum mgr_seal_err mgr_bundle_verify(const uint8_t *buf, size_t len,
 	if (!ret)
 		ret = sha256(buf + B_OFF_SRCSPKI, SPKI_LEN, out->source_fpr);
 	if (!ret) {
-		memcpy(out->source_manager.b, buf + B_OFF_MANAGER, MGR_UUID_LEN);
+		memcpy(out->source_manager.b, buf + B_OFF_MANAGER,
+		       MGR_UUID_LEN);
 		memcpy(out->dest_fpr, buf + B_OFF_DESTFPR, MGR_FPR_LEN);
 	} else {
 		memset(out, 0, sizeof(*out));
@@ -983,12 +996,10 @@ enum mgr_seal_err mgr_bundle_verify(const uint8_t *buf, size_t len,
 	return ret;
 }
 
-enum mgr_seal_err mgr_bundle_open(const struct mgr_ident *dest,
-				  const uint8_t *buf, size_t len,
-				  const uint8_t *expect_source_spki,
-				  size_t expect_len,
-				  struct mgr_bundle_info *out, char *why,
-				  size_t why_len)
+enum mgr_seal_err
+mgr_bundle_open(const struct mgr_ident *dest, const uint8_t *buf, size_t len,
+		const uint8_t *expect_source_spki, size_t expect_len,
+		struct mgr_bundle_info *out, char *why, size_t why_len)
 {
 	uint8_t key[MGR_KEY_LEN], plain[E_MAX], tag[MGR_TAG_LEN];
 	char a[17], b[17];
@@ -1007,7 +1018,8 @@ enum mgr_seal_err mgr_bundle_open(const struct mgr_ident *dest,
 		hex8(buf + B_OFF_DESTFPR, a);
 		hex8(dest->fpr, b);
 		vtpm_set_why(why, why_len,
-			"bundle: made for manager %s..., this is %s...", a, b);
+			     "bundle: made for manager %s..., this is %s...", a,
+			     b);
 		return MGR_SEAL_E_INSTANCE;
 	}
 	/* The signature, before anything inside is believed. */
@@ -1016,7 +1028,8 @@ enum mgr_seal_err mgr_bundle_open(const struct mgr_ident *dest,
 	if (ret)
 		goto out;
 	if (point_decode(buf + B_OFF_EPH, &eph)) {
-		vtpm_set_why(why, why_len,
+		vtpm_set_why(
+			why, why_len,
 			"bundle: the ephemeral key is not a valid P-256 point");
 		ret = MGR_SEAL_E_AUTH;
 		goto out;
@@ -1029,7 +1042,8 @@ enum mgr_seal_err mgr_bundle_open(const struct mgr_ident *dest,
 		  buf + B_HDR_LEN, ct_len, plain, tag);
 	if (ret) {
 		if (ret == MGR_SEAL_E_AUTH)
-			vtpm_set_why(why, why_len,
+			vtpm_set_why(
+				why, why_len,
 				"bundle: decryption failed (not encrypted to "
 				"this manager's key, or modified)");
 		goto out;

@@ -35,7 +35,7 @@ $(LIB)/libplatxen.a: $(PLATXEN_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@; $(AR) rcs $@ $^
 
-$(BIN)/hvsec-vtpmd-xen: $(XEN_VTPMD_OBJ) $(LIB)/libmgr.a $(LIB)/libvtpm.a $(LIB)/libplatxen.a
+$(BIN)/hvsec-vtpmd-xen: $(XEN_VTPMD_OBJ) $(LIB)/libvtpm.a $(LIB)/libmgr.a $(LIB)/libplatxen.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XEN_PLAT_LIBS) $(XENSTORE_LIBS) $(TPMS_LIBS) $(TSS2_MU_LIBS) $(CRYPTO_LIBS)

@@ -73,4 +73,23 @@ int plat_device_disconnect(struct plat *p, uint32_t frontend, uint32_t cls,
 int plat_fd(const struct plat *p);
 int plat_process(struct plat *p);
 
+/* ---- Frontend side: this domain as the tpmif v2 *frontend* of another
+ * (hvsec-vtpmd's link to the vTPM manager domain, which is a backend of
+ * every instance, as Xen's vtpmmgr is of its vtpm stubdoms).  The
+ * toolstack wrote /local/domain/SELF/device/vtpm/DEVID.  sim: libvtpmfront
+ * over this platform's hypercall channel (what a guest of the model
+ * uses); xen: -EOPNOTSUPP (dom0's vtpmd keeps the file store).
+ * transmit: one request, one response, -errno as vtpmfront_transmit
+ * (-ENOTCONN the backend went away, -ETIMEDOUT). */
+struct plat_front;
+struct xs_handle;
+int plat_front_connect(struct plat *p, struct xs_handle *xs, uint32_t devid,
+		       int timeout_ms, struct plat_front **out, char *why,
+		       unsigned why_len);
+int plat_front_transmit(struct plat_front *f, const uint8_t *req,
+			unsigned req_len, uint8_t *rsp, unsigned rsp_cap,
+			unsigned *rsp_len, int timeout_ms);
+uint32_t plat_front_backend_id(const struct plat_front *f);
+void plat_front_close(struct plat_front *f); /* Closing, Closed, freed */
+
 #endif /* HVSEC_PLAT_H */

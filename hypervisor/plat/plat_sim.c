@@ -22,6 +22,7 @@
 
 #include "hypervisor/guest/hvguest.h"
 #include "hypervisor/plat/plat.h"
+#include "vtpm-instance/front/vtpmfront.h"
 
 struct plat {
 	struct hvg *g;
@@ -223,4 +224,60 @@ int plat_device_disconnect(struct plat *p, uint32_t frontend, uint32_t cls,
 			   const char *resource)
 {
 	return hvg_device_disconnect(p->g, frontend, cls, resource);
+}
+
+/* ----------------------------------------------------- frontend side */
+
+/* libvtpmfront is what the model's guests use; a stub domain is a guest
+ * of the model like any other, so the same code serves it. */
+struct plat_front {
+	struct vtpmfront *f;
+};
+
+int plat_front_connect(struct plat *p, struct xs_handle *xs, uint32_t devid,
+		       int timeout_ms, struct plat_front **out, char *why,
+		       unsigned why_len)
+{
+	struct plat_front *pf = calloc(1, sizeof(*pf));
+	int rc;
+
+	*out = NULL;
+	if (!pf) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	rc = vtpmfront_connect(p->g, xs, devid, timeout_ms, &pf->f, why,
+			       why_len);
+	if (rc) {
+		free(pf);
+		return rc;
+	}
+	*out = pf;
+	return 0;
+}
+
+int plat_front_transmit(struct plat_front *f, const uint8_t *req,
+			unsigned req_len, uint8_t *rsp, unsigned rsp_cap,
+			unsigned *rsp_len, int timeout_ms)
+{
+	size_t n = 0;
+	int rc;
+
+	rc = vtpmfront_transmit(f->f, req, req_len, 0, rsp, rsp_cap, &n,
+				timeout_ms);
+	*rsp_len = (unsigned)n;
+	return rc;
+}
+
+uint32_t plat_front_backend_id(const struct plat_front *f)
+{
+	return vtpmfront_backend_id(f->f);
+}
+
+void plat_front_close(struct plat_front *f)
+{
+	if (!f)
+		return;
+	vtpmfront_close(f->f);
+	free(f);
 }

@@ -402,3 +402,51 @@ int plat_process(struct plat *p)
 	(void)p;
 	return 0;
 }
+
+/* ----------------------------------------------------- frontend side */
+
+/* On Xen the vTPM manager link would be a grant and a channel made with
+ * libxengnttab's gntshr and an unbound port; until that is written,
+ * instances on Xen keep the file store (hvsec-vtpmd refuses --manager). */
+struct plat_front {
+	int unused;
+};
+
+int plat_front_connect(struct plat *p, struct xs_handle *xs, uint32_t devid,
+		       int timeout_ms, struct plat_front **out, char *why,
+		       unsigned why_len)
+{
+	(void)p;
+	(void)xs;
+	(void)devid;
+	(void)timeout_ms;
+	*out = NULL;
+	snprintf(why, why_len,
+		 "a vTPM manager link is not implemented on platform xen");
+	return -EOPNOTSUPP;
+}
+
+int plat_front_transmit(struct plat_front *f, const uint8_t *req,
+			unsigned req_len, uint8_t *rsp, unsigned rsp_cap,
+			unsigned *rsp_len, int timeout_ms)
+{
+	(void)f;
+	(void)req;
+	(void)req_len;
+	(void)rsp;
+	(void)rsp_cap;
+	(void)timeout_ms;
+	*rsp_len = 0;
+	return -EOPNOTSUPP;
+}
+
+uint32_t plat_front_backend_id(const struct plat_front *f)
+{
+	(void)f;
+	return UINT32_MAX;
+}
+
+void plat_front_close(struct plat_front *f)
+{
+	(void)f;
+}

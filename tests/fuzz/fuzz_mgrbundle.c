@@ -10,21 +10,25 @@
  * B open and the fuzzer starts from authentic bundles.
  *
  *   input := mode:u8 rest
- *   mode % 4 == 0: rest is a bundle opened by B (once with no expected
+ *   mode % 5 == 0: rest is a bundle opened by B (once with no expected
  *                  signer, once expecting A).  Invariants: the two agree
  *                  unless the signer is not A; an opened bundle names B
  *                  as destination and A as signer, its entry's flags
  *                  carry no MIGRATED bit and its label is 1..255 bytes;
  *                  A (not the destination) never opens it.
- *   mode % 4 == 1: rest := flags:u8 gen:u64le pos:u16le label: an entry
+ *   mode % 5 == 1: rest := flags:u8 gen:u64le pos:u16le label: an entry
  *                  sealed from A to B, opened (must round-trip), then
  *                  the byte at pos % len flipped (must be refused).
- *   mode % 4 == 2: rest is a public key for mgr_ident_check_public; when
+ *   mode % 5 == 2: rest is a public key for mgr_ident_check_public; when
  *                  accepted it is exactly 91 bytes and a bundle sealed to
  *                  it from A succeeds.
- *   mode % 4 == 3: rest is a sealed identity, unsealed under the fixed
+ *   mode % 5 == 3: rest is a sealed identity, unsealed under the fixed
  *                  root keys; when it opens, its public key is the one
  *                  its header carries (bytes 20..110).
+ *   mode % 5 == 4: rest is an export file (mgr_xfile.h); when it decodes,
+ *                  it re-encodes to exactly the same bytes (canonical),
+ *                  every blob passed its check and its bundle goes to
+ *                  mgr_bundle_verify.
  * Any broken invariant aborts.
  */
 #include <stdint.h>
@@ -35,6 +39,7 @@
 
 #include "vtpm-manager/mgr_migrate.h"
 #include "vtpm-manager/mgr_proto.h" /* MGR_BUNDLE_MAX */
+#include "vtpm-manager/mgr_xfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -207,12 +212,34 @@ static void fuzz_ident(const uint8_t *d, size_t n)
 	mgr_ident_free(id);
 }
 
+static void fuzz_xfile(const uint8_t *d, size_t n)
+{
+	struct mgr_xfile x;
+	struct mgr_bundle_info info;
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	if (mgr_xfile_decode(d, n, &x, NULL, 0) != MGR_SEAL_OK) {
+		CHECK(!x.n && !x.bundle);
+		return;
+	}
+	CHECK(x.n <= MGR_XFILE_FILES_MAX && x.bundle_len <= MGR_BUNDLE_MAX);
+	for (unsigned i = 0; i < x.n; i++)
+		CHECK(mgr_xfile_blob_check(&x.uuid, &x.f[i], NULL, 0) ==
+		      MGR_SEAL_OK);
+	CHECK(mgr_xfile_encode(&x, &out, &len) == MGR_SEAL_OK);
+	CHECK(len == n && !memcmp(out, d, n));
+	free(out);
+	(void)mgr_bundle_verify(x.bundle, x.bundle_len, NULL, 0, &info, NULL,
+				0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	init();
 	if (size < 1)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		fuzz_open(data + 1, size - 1);
 		break;
@@ -222,8 +249,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		fuzz_pubkey(data + 1, size - 1);
 		break;
-	default:
+	case 3:
 		fuzz_ident(data + 1, size - 1);
+		break;
+	default:
+		fuzz_xfile(data + 1, size - 1);
 		break;
 	}
 	return 0;

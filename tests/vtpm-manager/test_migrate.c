@@ -13,6 +13,10 @@
  *     expecting another signer (AUTH); every byte of a bundle flipped,
  *     each offset with the error its field gives; truncation at every
  *     length and a trailing byte; arguments a caller must not pass;
+ *   - export files (mgr_xfile.h): round trip; every byte flipped and every
+ *     truncation refused; files forged with a recomputed digest breaking
+ *     one rule each, each with its error; the encoder refuses what the
+ *     decoder would;
  *   - timing of seal and open (printed, not asserted).
  */
 #include <stdio.h>
@@ -26,10 +30,11 @@
 
 #include "tests/harness.h"
 #include "vtpm-manager/mgr_migrate.h"
+#include "vtpm-manager/mgr_xfile.h"
 
-static const struct mgr_uuid MGR_A = {{0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5,
-				       0x4a, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
-				       0xac, 0xad, 0xae, 0xaf}};
+static const struct mgr_uuid MGR_A = {{0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0x4a,
+				       0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad,
+				       0xae, 0xaf}};
 static struct mgr_ident *A, *B, *C;
 static uint8_t spki_a[128], spki_b[128], spki_c[128];
 static size_t len_a, len_b, len_c;
@@ -65,8 +70,10 @@ static void sample_inst(struct mgr_inst *in, const char *label)
 	in->flags = MGR_INST_F_PROVISIONED | MGR_INST_F_MIGRATED;
 	in->state[0] = (struct mgr_state_ref){.generation = 7, .present = true};
 	RAND_bytes(in->state[0].tag, MGR_TAG_LEN);
-	in->state[1] = (struct mgr_state_ref){.generation = 3, .present = false};
-	in->state[2] = (struct mgr_state_ref){.generation = 0, .present = false};
+	in->state[1] =
+		(struct mgr_state_ref){.generation = 3, .present = false};
+	in->state[2] =
+		(struct mgr_state_ref){.generation = 0, .present = false};
 }
 
 /* ------------------------------------------------------------ identity */
@@ -100,8 +107,8 @@ static void test_identity(void)
 			 MGR_SEAL_OK,
 		 "ident seal: %s", why);
 	TH_CHECK(slen == 159, "sealed identity is 159 bytes (got %zu)", slen);
-	TH_CHECK(mgr_ident_unseal(sealed, slen, &k1, &back, why,
-				  sizeof(why)) == MGR_SEAL_OK,
+	TH_CHECK(mgr_ident_unseal(sealed, slen, &k1, &back, why, sizeof(why)) ==
+			 MGR_SEAL_OK,
 		 "ident unseal: %s", why);
 	if (back) {
 		mgr_ident_public(back, spki, sizeof(spki), &n, fpr2);
@@ -112,12 +119,13 @@ static void test_identity(void)
 		back = NULL;
 	}
 	{
-		enum mgr_seal_err e = mgr_ident_unseal(sealed, slen, &k2,
-						       &back, why, sizeof(why));
+		enum mgr_seal_err e = mgr_ident_unseal(sealed, slen, &k2, &back,
+						       why, sizeof(why));
 
-		TH_CHECK(e == MGR_SEAL_E_AUTH && !back,
-			 "ident unseal with another root key: AUTH (got %s: %s)",
-			 E(e), why);
+		TH_CHECK(
+			e == MGR_SEAL_E_AUTH && !back,
+			"ident unseal with another root key: AUTH (got %s: %s)",
+			E(e), why);
 	}
 	for (size_t i = 0; i < slen; i++) {
 		enum mgr_seal_err e;
@@ -132,11 +140,12 @@ static void test_identity(void)
 		}
 		sealed[i] ^= 0x01;
 	}
-	TH_CHECK(bad == 0, "ident: every byte flip refused (%zu offsets)", slen);
+	TH_CHECK(bad == 0, "ident: every byte flip refused (%zu offsets)",
+		 slen);
 	bad = 0;
 	for (size_t l = 0; l < slen; l++) {
-		enum mgr_seal_err e = mgr_ident_unseal(sealed, l, &k1, &back,
-						       NULL, 0);
+		enum mgr_seal_err e =
+			mgr_ident_unseal(sealed, l, &k1, &back, NULL, 0);
 
 		if (e != MGR_SEAL_E_TRUNCATED || back) {
 			bad++;
@@ -180,8 +189,18 @@ static void test_public_keys(void)
 	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 	struct {
 		const char *name;
-		enum { K_OK, K_SHORT, K_LONG, K_P384, K_RSA, K_OFFCURVE,
-		       K_COMPRESSED, K_DERHDR, K_HYBRID, K_EMPTY } kind;
+		enum {
+			K_OK,
+			K_SHORT,
+			K_LONG,
+			K_P384,
+			K_RSA,
+			K_OFFCURVE,
+			K_COMPRESSED,
+			K_DERHDR,
+			K_HYBRID,
+			K_EMPTY
+		} kind;
 		enum mgr_seal_err want;
 	} cases[] = {
 		{"valid", K_OK, MGR_SEAL_OK},
@@ -235,8 +254,9 @@ static void test_public_keys(void)
 			break;
 		}
 		e = mgr_ident_check_public(buf, n, fpr, why, sizeof(why));
-		TH_CHECK(e == cases[i].want, "public key %s: want %s, got %s (%s)",
-			 cases[i].name, E(cases[i].want), E(e), why);
+		TH_CHECK(e == cases[i].want,
+			 "public key %s: want %s, got %s (%s)", cases[i].name,
+			 E(cases[i].want), E(e), why);
 		TH_CHECK(e == MGR_SEAL_OK || why[0],
 			 "public key %s: the refusal says why", cases[i].name);
 	}
@@ -269,8 +289,8 @@ static void test_roundtrip(void)
 		sample_inst(&in, lab);
 		e = mgr_bundle_seal(A, &MGR_A, spki_b, len_b, &in, &b, &n, why,
 				    sizeof(why));
-		if (!TH_CHECK(e == MGR_SEAL_OK && b, "seal (label %zu bytes): %s",
-			      strlen(lab), why))
+		if (!TH_CHECK(e == MGR_SEAL_OK && b,
+			      "seal (label %zu bytes): %s", strlen(lab), why))
 			continue;
 		TH_CHECK(n == 232 + 168 + strlen(lab) + 16 + 64 && n <= 8192,
 			 "bundle length %zu", n);
@@ -280,8 +300,8 @@ static void test_roundtrip(void)
 					    sizeof(why));
 			mgr_ident_public(A, NULL, 0, NULL, fa);
 			mgr_ident_public(B, NULL, 0, NULL, fb);
-			TH_CHECK(e == MGR_SEAL_OK, "open (expect=%d): %s", expect,
-				 why);
+			TH_CHECK(e == MGR_SEAL_OK, "open (expect=%d): %s",
+				 expect, why);
 			TH_CHECK(!memcmp(info.inst.uuid.b, in.uuid.b, 16) &&
 					 !memcmp(info.inst.key, in.key, 32) &&
 					 !memcmp(info.inst.domain.b,
@@ -354,7 +374,8 @@ static void test_tamper(void)
 		e = mgr_bundle_verify(b, n, spki_c, len_c, &info, why,
 				      sizeof(why));
 		TH_CHECK(e == MGR_SEAL_E_AUTH,
-			 "verify expecting another signer: AUTH (got %s)", E(e));
+			 "verify expecting another signer: AUTH (got %s)",
+			 E(e));
 	}
 	e = mgr_bundle_open(C, b, n, NULL, 0, &info, why, sizeof(why));
 	TH_CHECK(e == MGR_SEAL_E_INSTANCE,
@@ -386,14 +407,16 @@ static void test_tamper(void)
 			e = mgr_bundle_verify(b, n, NULL, 0, &info, NULL, 0);
 			if (e == MGR_SEAL_OK) {
 				bad++;
-				TH_CHECK(0, "verify: flip bit %d at %zu accepted",
+				TH_CHECK(0,
+					 "verify: flip bit %d at %zu accepted",
 					 bit, i);
 			}
 			b[i] ^= (uint8_t)(1u << bit);
 		}
 	}
-	TH_CHECK(bad == 0, "every byte flipped (%zu offsets, 2 bits each): the "
-			   "field's error",
+	TH_CHECK(bad == 0,
+		 "every byte flipped (%zu offsets, 2 bits each): the "
+		 "field's error",
 		 n);
 
 	bad = 0;
@@ -486,6 +509,166 @@ static void test_seal_args(void)
 	}
 }
 
+/* ---------------------------------------------------------- export file */
+
+static void refix(uint8_t *b, size_t n)
+{
+	unsigned int l = 0;
+
+	EVP_Digest(b, n - 32, b + n - 32, &l, EVP_sha256(), NULL);
+}
+
+static void test_xfile(void)
+{
+	struct mgr_inst in;
+	struct mgr_xfile x, back;
+	uint8_t key[32], *bundle = NULL, *blob[3] = {NULL}, *file = NULL;
+	size_t blen = 0, bl[3] = {0}, flen = 0;
+	char why[256];
+	enum mgr_seal_err e;
+	unsigned bad = 0;
+	static const struct {
+		enum mgr_state_name name;
+		bool pending;
+		size_t size;
+	} files[] = {
+		{MGR_STATE_PERMALL, false, 300},
+		{MGR_STATE_PERMALL, true, 310},
+		{MGR_STATE_VOLATILE, false, 0},
+	};
+
+	sample_inst(&in, "dom_HVM");
+	RAND_bytes(key, sizeof(key));
+	if (!TH_CHECK(mgr_bundle_seal(A, &MGR_A, spki_b, len_b, &in, &bundle,
+				      &blen, why, sizeof(why)) == MGR_SEAL_OK,
+		      "xfile: bundle: %s", why))
+		return;
+	memset(&x, 0, sizeof(x));
+	x.uuid = in.uuid;
+	x.bundle = bundle;
+	x.bundle_len = blen;
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t plain[512];
+
+		RAND_bytes(plain, sizeof(plain));
+		mgr_blob_seal(key, &in.uuid, files[i].name, 5 + i, plain,
+			      files[i].size, &blob[i], &bl[i], NULL);
+		x.f[i] = (struct mgr_xfile_blob){
+			files[i].name, files[i].pending, blob[i], bl[i]};
+	}
+	x.n = 3;
+	e = mgr_xfile_encode(&x, &file, &flen);
+	if (!TH_CHECK(e == MGR_SEAL_OK, "xfile encode: %s", E(e)))
+		goto out;
+	e = mgr_xfile_decode(file, flen, &back, why, sizeof(why));
+	TH_CHECK(e == MGR_SEAL_OK && back.n == 3 && back.bundle_len == blen &&
+			 !memcmp(back.bundle, bundle, blen) &&
+			 !memcmp(back.uuid.b, in.uuid.b, 16) &&
+			 back.f[1].pending && back.f[1].len == bl[1] &&
+			 !memcmp(back.f[1].data, blob[1], bl[1]) &&
+			 back.f[2].name == MGR_STATE_VOLATILE,
+		 "xfile round trip: %s", why);
+	{
+		char nm[32];
+
+		mgr_xfile_blob_name(&back.f[1], nm, sizeof(nm));
+		TH_CHECK(!strcmp(nm, "permall.new"), "blob file name %s", nm);
+	}
+
+	for (size_t i = 0; i < flen; i++) {
+		file[i] ^= 0x04;
+		e = mgr_xfile_decode(file, flen, &back, NULL, 0);
+		if (e == MGR_SEAL_OK || back.n || back.bundle) {
+			bad++;
+			TH_CHECK(0, "xfile: flip at %zu accepted", i);
+		}
+		file[i] ^= 0x04;
+	}
+	TH_CHECK(bad == 0, "xfile: every byte flipped refused (%zu)", flen);
+	bad = 0;
+	for (size_t l = 0; l < flen; l++)
+		if (mgr_xfile_decode(file, l, &back, NULL, 0) == MGR_SEAL_OK)
+			bad++;
+	TH_CHECK(bad == 0, "xfile: every truncation refused");
+
+	{
+		size_t e0 = 32 + blen; /* first file entry */
+		struct {
+			const char *name;
+			size_t off;
+			uint8_t val;
+			enum mgr_seal_err want;
+		} cases[] = {
+			{"reserved header byte", 6, 1, MGR_SEAL_E_RESERVED},
+			{"reserved byte 29", 29, 1, MGR_SEAL_E_RESERVED},
+			{"bundle length 0", 24, 0, MGR_SEAL_E_TRUNCATED},
+			{"bundle length over 8192", 26, 1, MGR_SEAL_E_TOO_BIG},
+			{"7 files", 28, 7, MGR_SEAL_E_TOO_BIG},
+			{"2 files: bytes left", 28, 2, MGR_SEAL_E_TRAILING},
+			{"state name 4", e0, 4, MGR_SEAL_E_BODY},
+			{"state name 0", e0, 0, MGR_SEAL_E_BODY},
+			{"variant 2", e0 + 1, 2, MGR_SEAL_E_BODY},
+			{"entry reserved", e0 + 2, 1, MGR_SEAL_E_BODY},
+			{"second file repeats the first", e0 + 8 + 300 + 64 + 1,
+			 0, MGR_SEAL_E_BODY},
+			{"blob named for another state", e0, 3,
+			 MGR_SEAL_E_WRONG_NAME},
+			{"header names another instance", 8, 0xee,
+			 MGR_SEAL_E_INSTANCE},
+			{"blob length past the end", e0 + 6, 0x10,
+			 MGR_SEAL_E_TOO_BIG},
+			{"blob length 1 byte short", e0 + 4, 0, 0},
+		};
+
+		for (size_t i = 0; i < TH_ARRAY_LEN(cases); i++) {
+			uint8_t *f2 = malloc(flen);
+			enum mgr_seal_err want = cases[i].want;
+
+			memcpy(f2, file, flen);
+			if (cases[i].val == 0 && cases[i].off == e0 + 4) {
+				f2[e0 + 4]--; /* blob 1 byte shorter */
+				want = MGR_SEAL_E_TRUNCATED;
+			} else {
+				f2[cases[i].off] = cases[i].val;
+			}
+			if (cases[i].off == 24) /* the whole length */
+				f2[25] = f2[26] = f2[27] = 0;
+			refix(f2, flen);
+			e = mgr_xfile_decode(f2, flen, &back, why, sizeof(why));
+			TH_CHECK(e == want && !back.n && why[0],
+				 "xfile forged, %s: want %s, got %s (%s)",
+				 cases[i].name, E(want), E(e), why);
+			free(f2);
+		}
+	}
+	{
+		struct mgr_xfile y = x;
+		uint8_t *o = NULL;
+		size_t ol = 0;
+
+		y.f[0] = x.f[1];
+		y.f[1] = x.f[0];
+		TH_CHECK(mgr_xfile_encode(&y, &o, &ol) == MGR_SEAL_E_INVAL &&
+				 !o,
+			 "xfile encode: files out of order refused");
+		y = x;
+		y.uuid.b[0] ^= 1;
+		TH_CHECK(mgr_xfile_encode(&y, &o, &ol) == MGR_SEAL_E_INVAL &&
+				 !o,
+			 "xfile encode: blobs of another instance refused");
+		y = x;
+		y.bundle_len = 0;
+		TH_CHECK(mgr_xfile_encode(&y, &o, &ol) == MGR_SEAL_E_INVAL &&
+				 !o,
+			 "xfile encode: no bundle refused");
+	}
+out:
+	for (unsigned i = 0; i < 3; i++)
+		free(blob[i]);
+	free(bundle);
+	free(file);
+}
+
 static void test_timing(void)
 {
 	struct mgr_inst in;
@@ -521,7 +704,8 @@ int main(void)
 	char why[256];
 
 	TH_CHECK(mgr_ident_create(&A, why, sizeof(why)) == MGR_SEAL_OK &&
-			 mgr_ident_create(&B, why, sizeof(why)) == MGR_SEAL_OK &&
+			 mgr_ident_create(&B, why, sizeof(why)) ==
+				 MGR_SEAL_OK &&
 			 mgr_ident_create(&C, why, sizeof(why)) == MGR_SEAL_OK,
 		 "create identities: %s", why);
 	if (!A || !B || !C)
@@ -535,6 +719,7 @@ int main(void)
 	test_roundtrip();
 	test_tamper();
 	test_seal_args();
+	test_xfile();
 	test_timing();
 
 	mgr_ident_free(A);

@@ -35,8 +35,17 @@
  *
  * Exit status 2: usage or an environment problem (not a verdict).
  *
- * The manager half joins later: a manager-backed store replaces
- * vtpm_store_file_open here, and the same verdicts apply.
+ * The manager half (tests/vtpm/manager-crash.sh): with CRASHTPM_MGR=DIR
+ * the state is the manager-mode store (vtpm_store_mgr.c: sealed blobs
+ * committed to a manager) instead of the file store, the manager being
+ *
+ *   crashtpm manager DIR
+ *       a stand-in manager process (tests/vtpm/crashmgr.c) on DIR/sock
+ *       that makes each commit durable in DIR/refs before answering;
+ *
+ * and the same verdicts apply.  check then opens the store from DIR/refs
+ * as the next writer would (which removes uncommitted blobs, renames a
+ * committed N.new into place: what any next open does first).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +54,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/vtpm/crashmgr.h"
 #include "tests/vtpm/tpmcmd.h"
 #include "vtpm-instance/vtpm.h"
 
@@ -255,10 +265,19 @@ static const struct vtpm_store_ops shadow_ops = {
 
 /* ---------------------------------------------------------------- modes */
 
-static int open_store(struct vtpm_store *st, const char *dir)
+static int open_store(struct vtpm_store *st, const char *dir, bool check)
 {
-	char why[160];
+	const char *mgr = getenv("CRASHTPM_MGR");
+	char why[400];
 
+	if (mgr && *mgr) {
+		if (crashmgr_store_open(st, dir, mgr, check, why,
+					sizeof(why)) != 0) {
+			printf("FAIL state directory %s: %s\n", dir, why);
+			return -1;
+		}
+		return 0;
+	}
 	if (vtpm_store_file_open(st, dir, why, sizeof(why)) != 0) {
 		printf("FAIL state directory %s: %s\n", dir, why);
 		return -1;
@@ -274,7 +293,7 @@ static int writer(const char *dir)
 	uint64_t v = 0;
 	uint32_t rc;
 
-	if (open_store(&st, dir))
+	if (open_store(&st, dir, false))
 		return EXIT_FAIL;
 	if (vtpm_tpm_power_on(&(struct vtpm_tpm_config){.store = &st}, why,
 			      sizeof(why)) != 0) {
@@ -332,7 +351,7 @@ static int check(const char *dir, uint64_t last_ack)
 	int ret = EXIT_FAIL, err;
 	uint32_t rc;
 
-	if (open_store(&file, dir))
+	if (open_store(&file, dir, true))
 		return EXIT_FAIL;
 	view.ops = &shadow_ops;
 	view.ctx = &shadow;
@@ -393,7 +412,8 @@ out_store:
 static int usage(void)
 {
 	fprintf(stderr, "usage: crashtpm writer DIR\n"
-			"       crashtpm check DIR LAST_ACK\n");
+			"       crashtpm check DIR LAST_ACK\n"
+			"       crashtpm manager MGRDIR\n");
 	return EXIT_USAGE;
 }
 
@@ -404,6 +424,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "writer") == 0)
 		return writer(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "manager") == 0)
+		return crashmgr_serve(argv[2]);
 	if (argc != 4 || strcmp(argv[1], "check") != 0)
 		return usage();
 	errno = 0;

@@ -8,7 +8,9 @@
 #                                    rate limit (vtpmd_args.c, vtpmd_log.c)
 #   $(BUILD)/tests/vtpm/crashtpm     a TPM on the file store that acknowledges
 #                                    NV writes, and its checker: the instance
-#                                    half of crash.sh (kill -9 consistency)
+#                                    half of crash.sh (kill -9 consistency);
+#                                    with crashmgr.c the manager-mode store
+#                                    and a stand-in manager (manager-crash.sh)
 #   $(OBJ)/tests/vtpm/tpmcmd.o       hand-marshalled TPM commands, linked
 #                                    into crashtpm and the tests/vtpm and
 #                                    tests/vtpm-manager test_*.c
@@ -38,11 +40,15 @@ $(OBJ)/tests/vtpm/tpmcmd.o: tests/vtpm/tpmcmd.c tests/vtpm/tpmcmd.h $(DEPS_STAMP
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(VTPM_CRASHTPM): tests/vtpm/crashtpm.c $(OBJ)/tests/vtpm/tpmcmd.o $(LIB)/libvtpm.a
+# (+ crashmgr.c: the stand-in manager and the manager-mode store of
+# manager-crash.sh, hence libmgr and OpenSSL.)
+$(VTPM_CRASHTPM): tests/vtpm/crashtpm.c tests/vtpm/crashmgr.c tests/vtpm/crashmgr.h \
+		$(OBJ)/tests/vtpm/tpmcmd.o $(LIB)/libvtpm.a $(LIB)/libmgr.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(OBJ)/tests/vtpm/tpmcmd.o $(LIB)/libvtpm.a \
-		$(TPMS_LIBS) $(TSS2_MU_LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< tests/vtpm/crashmgr.c \
+		$(OBJ)/tests/vtpm/tpmcmd.o $(LIB)/libvtpm.a $(LIB)/libmgr.a \
+		$(TPMS_LIBS) $(TSS2_MU_LIBS) $(CRYPTO_LIBS)
 
 all: $(VTPM_RINGGUEST) $(VTPM_CRASHTPM)
 MODULE_TEST_BIN += $(VTPMD_UNIT)

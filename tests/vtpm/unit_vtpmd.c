@@ -202,6 +202,19 @@ static void test_args(void)
 		 {"--frontend-id", "1\x1b[2J"},
 		 -EINVAL,
 		 "\"1?[2J\""},
+		{"manager", {REQ, "--manager", "1"}, 0, ""},
+		{"manager not a domid",
+		 {REQ, "--manager", "32752"},
+		 -EINVAL,
+		 "--manager \"32752\": out of range"},
+		{"manager is the guest",
+		 {REQ, "--manager", "3"},
+		 -EINVAL,
+		 "--manager 3 is the guest"},
+		{"manager twice",
+		 {REQ, "--manager", "1", "--manager", "2"},
+		 -EINVAL,
+		 "--manager given twice"},
 	};
 
 	for (size_t i = 0; i < TH_ARRAY_LEN(c); i++) {
