@@ -405,6 +405,11 @@ int hvt_boot_log_write(const char *dir, const struct hvt_boot_log *l);
  * (nothing in it followed; -errno). */
 struct xs_handle;
 struct xs_handle *hvt_xs_connect(struct hvt *t);
+/* The same; report=false: quietly NULL (callers for whom no daemon is a
+ * normal case). */
+struct xs_handle *hvt_xs_open(const struct hvt *t, bool report);
+/* A node's value as a string (NUL-terminated, cut to len), or false. */
+bool hvt_xs_get(struct xs_handle *xs, const char *path, char *buf, size_t len);
 int hvt_helper_create(struct hvt *t, const char *name, const char *label,
 		      const char *kernel, const char *const *args,
 		      uint32_t n_args, struct hv_ctl_domain_info *info);

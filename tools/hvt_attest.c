@@ -143,36 +143,6 @@ static const char *vword(enum verdict v)
 
 /* ------------------------------------------------------------ xenstore */
 
-static struct xs_handle *xs_connect(struct hvt *t)
-{
-	char path[PATH_MAX];
-	struct xs_handle *xs;
-
-	if (snprintf(path, sizeof(path), "%s/xenstored", t->run_dir) >=
-	    (int)sizeof(path)) {
-		hvt_err("run dir path too long");
-		return NULL;
-	}
-	setenv("XENSTORED_PATH", path, 1);
-	xs = xs_open(0);
-	if (!xs)
-		hvt_err("XenStore at %s: %s", path, strerror(errno));
-	return xs;
-}
-
-static bool xs_get(struct xs_handle *xs, const char *path, char *buf,
-		   size_t len)
-{
-	unsigned int n = 0;
-	char *v = xs_read(xs, XBT_NULL, path, &n);
-
-	if (!v)
-		return false;
-	snprintf(buf, len, "%.*s", (int)n, v);
-	free(v);
-	return true;
-}
-
 /* Base64 text (no blanks) to bytes appended at out[*len]; false when it is
  * not base64 or would pass cap. */
 static bool b64_append(const char *s, size_t n, uint8_t *out, size_t *len,
@@ -220,7 +190,7 @@ static int read_log(struct xs_handle *xs, uint32_t domid, unsigned devid,
 	snprintf(dir, sizeof(dir), "/local/domain/%u/device/vtpm/%u/event-log",
 		 domid, devid);
 	snprintf(path, sizeof(path), "%s/size", dir);
-	if (!xs_get(xs, path, val, sizeof(val))) {
+	if (!hvt_xs_get(xs, path, val, sizeof(val))) {
 		snprintf(why, why_len, "no event log published (%s)", path);
 		return 1;
 	}
@@ -229,7 +199,7 @@ static int read_log(struct xs_handle *xs, uint32_t domid, unsigned devid,
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/sha256", dir);
-	if (!xs_get(xs, path, want_hex, sizeof(want_hex)))
+	if (!hvt_xs_get(xs, path, want_hex, sizeof(want_hex)))
 		want_hex[0] = '\0';
 	buf = malloc(size + 3);
 	if (!buf)
@@ -312,7 +282,7 @@ static bool read_tcti(struct xs_handle *xs, uint32_t domid, char *tcti,
 
 	snprintf(path, sizeof(path), "/local/domain/%u/data/tpmfront/mssim-port",
 		 domid);
-	if (!xs_get(xs, path, val, sizeof(val)) ||
+	if (!hvt_xs_get(xs, path, val, sizeof(val)) ||
 	    !hvt_parse_u32(val, 65535, &port) || !port)
 		return false;
 	snprintf(tcti, len, "mssim:host=127.0.0.1,port=%u", port);
@@ -378,7 +348,7 @@ int hvt_cmd_vtpm_golden(struct hvt *t, const struct hvt_args *a)
 	rc = hvt_domain_lookup(t, a->pos[0], &info);
 	if (rc)
 		return rc;
-	xs = xs_connect(t);
+	xs = hvt_xs_connect(t);
 	if (!xs)
 		return HVT_DAEMON;
 	rc = read_log(xs, info.domid, devid, &log, &log_len, why, sizeof(why));
@@ -1522,7 +1492,7 @@ int hvt_cmd_vtpm_attest(struct hvt *t, const struct hvt_args *a)
 	rc = hvt_domain_lookup(t, a->pos[0], &info);
 	if (rc)
 		goto out_golden;
-	xs = xs_connect(t);
+	xs = hvt_xs_connect(t);
 	if (!xs) {
 		rc = HVT_DAEMON;
 		goto out_golden;

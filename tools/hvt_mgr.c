@@ -61,19 +61,6 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-static bool xs_get(struct xs_handle *xs, const char *path, char *buf,
-		   size_t len)
-{
-	unsigned int n = 0;
-	char *v = xs_read(xs, XBT_NULL, path, &n);
-
-	if (!v)
-		return false;
-	snprintf(buf, len, "%.*s", (int)n, v);
-	free(v);
-	return true;
-}
-
 int hvt_mgr_find(struct hvt *t, struct hvt_mgr *out)
 {
 	struct xs_handle *xs = hvt_xs_connect(t);
@@ -83,12 +70,12 @@ int hvt_mgr_find(struct hvt *t, struct hvt_mgr *out)
 	memset(out, 0, sizeof(*out));
 	if (!xs)
 		return HVT_DAEMON;
-	ok = xs_get(xs, HVT_MGR_XS "/domid", val, sizeof(val)) &&
+	ok = hvt_xs_get(xs, HVT_MGR_XS "/domid", val, sizeof(val)) &&
 	     hvt_parse_u32(val, HV_DOMID_MAX, &out->domid);
-	ok = ok && xs_get(xs, HVT_MGR_XS "/control", out->control,
+	ok = ok && hvt_xs_get(xs, HVT_MGR_XS "/control", out->control,
 			  sizeof(out->control)) &&
 	     out->control[0] == '/';
-	ok = ok && xs_get(xs, HVT_MGR_XS "/dir", out->dir, sizeof(out->dir));
+	ok = ok && hvt_xs_get(xs, HVT_MGR_XS "/dir", out->dir, sizeof(out->dir));
 	if (ok && !hvt_domain_alive(t, out->domid)) {
 		/* It died (or was destroyed without `manager stop`). */
 		xs_rm(xs, XBT_NULL, HVT_MGR_XS);

@@ -53,22 +53,28 @@
 
 enum { XB_INIT_WAIT = 2, XB_CLOSED = 6 };
 
-struct xs_handle *hvt_xs_connect(struct hvt *t)
+struct xs_handle *hvt_xs_open(const struct hvt *t, bool report)
 {
 	char path[PATH_MAX];
 	struct xs_handle *xs;
 
 	if (snprintf(path, sizeof(path), "%s/xenstored", t->run_dir) >=
 	    (int)sizeof(path)) {
-		hvt_err("run dir path too long");
+		if (report)
+			hvt_err("run dir path too long");
 		return NULL;
 	}
 	/* libxenstore finds its socket here; the daemon serves dom0 on it. */
 	setenv("XENSTORED_PATH", path, 1);
 	xs = xs_open(0);
-	if (!xs)
+	if (!xs && report)
 		hvt_err("XenStore at %s: %s", path, strerror(errno));
 	return xs;
+}
+
+struct xs_handle *hvt_xs_connect(struct hvt *t)
+{
+	return hvt_xs_open(t, true);
 }
 
 static bool xs_put(struct xs_handle *xs, xs_transaction_t tx, const char *dir,
@@ -87,9 +93,7 @@ static bool xs_put(struct xs_handle *xs, xs_transaction_t tx, const char *dir,
 	return xs_write(xs, tx, path, val, strlen(val));
 }
 
-/* A node's value as a string (NUL-terminated, bounded), or false. */
-static bool xs_get(struct xs_handle *xs, const char *path, char *buf,
-		   size_t len)
+bool hvt_xs_get(struct xs_handle *xs, const char *path, char *buf, size_t len)
 {
 	unsigned int n = 0;
 	char *v = xs_read(xs, XBT_NULL, path, &n);
@@ -345,10 +349,10 @@ static int wait_backend(struct xs_handle *xs, const char *be, int want,
 
 	for (int waited = 0; waited <= timeout_ms; waited += 20) {
 		snprintf(path, sizeof(path), "%s/error", be);
-		if (xs_get(xs, path, err, err_len))
+		if (hvt_xs_get(xs, path, err, err_len))
 			return -EIO;
 		snprintf(path, sizeof(path), "%s/state", be);
-		if (xs_get(xs, path, val, sizeof(val)) && atoi(val) == want)
+		if (hvt_xs_get(xs, path, val, sizeof(val)) && atoi(val) == want)
 			return 0;
 		sleep_ms(20);
 	}
@@ -857,22 +861,22 @@ static size_t read_recs(struct xs_handle *xs, uint32_t g, struct hvt_vtpm_rec *r
 			continue;
 		x->devid = v;
 		snprintf(path, sizeof(path), "%s/%s/backend-id", dir, kids[i]);
-		if (!xs_get(xs, path, val, sizeof(val)) ||
+		if (!hvt_xs_get(xs, path, val, sizeof(val)) ||
 		    !hvt_parse_u32(val, UINT32_MAX - 1, &x->be_domid))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/stub", dir, kids[i]);
-		x->stub = xs_get(xs, path, val, sizeof(val)) && !strcmp(val, "1");
+		x->stub = hvt_xs_get(xs, path, val, sizeof(val)) && !strcmp(val, "1");
 		snprintf(path, sizeof(path), "%s/%s/ephemeral", dir, kids[i]);
 		x->ephemeral =
-			xs_get(xs, path, val, sizeof(val)) && !strcmp(val, "1");
+			hvt_xs_get(xs, path, val, sizeof(val)) && !strcmp(val, "1");
 		snprintf(path, sizeof(path), "%s/%s/manager", dir, kids[i]);
-		x->managed = xs_get(xs, path, val, sizeof(val)) &&
+		x->managed = hvt_xs_get(xs, path, val, sizeof(val)) &&
 			     hvt_parse_u32(val, HV_DOMID_MAX, &x->manager);
 		snprintf(path, sizeof(path), "%s/%s/uuid", dir, kids[i]);
-		if (!xs_get(xs, path, x->uuid, sizeof(x->uuid)))
+		if (!hvt_xs_get(xs, path, x->uuid, sizeof(x->uuid)))
 			x->uuid[0] = '\0';
 		snprintf(path, sizeof(path), "%s/%s/state-dir", dir, kids[i]);
-		if (xs_get(xs, path, val, sizeof(val)) &&
+		if (hvt_xs_get(xs, path, val, sizeof(val)) &&
 		    strlen(val) < sizeof(x->dir))
 			memcpy(x->dir, val, strlen(val) + 1);
 		k++;
@@ -962,12 +966,12 @@ void hvt_vtpm_teardown(struct hvt *t, const struct hvt_vtpm_recs *recs)
 			snprintf(path, sizeof(path),
 				 "/libxl/%u/device/vtpm/%u/uuid", recs->guest,
 				 r[i].devid);
-			if (!xs_get(xs, path, uuid, sizeof(uuid)))
+			if (!hvt_xs_get(xs, path, uuid, sizeof(uuid)))
 				uuid[0] = '\0';
 			snprintf(path, sizeof(path),
 				 "/libxl/%u/device/vtpm/%u/guest-name",
 				 recs->guest, r[i].devid);
-			if (!xs_get(xs, path, guest, sizeof(guest)))
+			if (!hvt_xs_get(xs, path, guest, sizeof(guest)))
 				guest[0] = '\0';
 			snprintf(path, sizeof(path),
 				 "/local/domain/%u/device/vtpm/%u", recs->guest,
@@ -1012,7 +1016,7 @@ int hvt_cmd_tcti(struct hvt *t, const struct hvt_args *a)
 	snprintf(path, sizeof(path), "/local/domain/%u/data/tpmfront/%s",
 		 info.domid, swtpm ? "swtpm-port" : "mssim-port");
 	/* Written by the guest: a port number and nothing else. */
-	if (!xs_get(xs, path, val, sizeof(val)) ||
+	if (!hvt_xs_get(xs, path, val, sizeof(val)) ||
 	    !hvt_parse_u32(val, 65535, &port) || !port) {
 		hvt_err("%s is not serving its vTPM (no valid %s): is "
 			"hvsec-tpmfront running in it?",

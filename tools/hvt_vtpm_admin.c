@@ -91,37 +91,15 @@ bool hvt_uuid_valid(const char *s)
 
 /* ------------------------------------------------------------ XenStore */
 
-static struct xs_handle *xs_connect(const struct hvt *t)
-{
-	char path[PATH_MAX];
-	struct xs_handle *xs;
-
-	if (snprintf(path, sizeof(path), "%s/xenstored", t->run_dir) >=
-	    (int)sizeof(path))
-		return NULL;
-	setenv("XENSTORED_PATH", path, 1);
-	xs = xs_open(0);
-	if (!xs)
-		hvt_err("XenStore at %s: %s", path, strerror(errno));
-	return xs;
-}
-
 static bool xs_get(struct xs_handle *xs, const char *dir, const char *key,
 		   char *buf, size_t len)
 {
 	char path[256];
-	unsigned int n = 0;
-	char *v;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, key) >=
 	    (int)sizeof(path))
 		return false;
-	v = xs_read(xs, XBT_NULL, path, &n);
-	if (!v)
-		return false;
-	snprintf(buf, len, "%.*s", (int)n, v);
-	free(v);
-	return true;
+	return hvt_xs_get(xs, path, buf, len);
 }
 
 /* ------------------------------------------------------------ state files */
@@ -577,7 +555,7 @@ int hvt_vtpm_instances(struct hvt *t, struct hvt_vinsts *out)
 	rc = hvt_domain_list(t, &doms, &nd);
 	if (rc)
 		goto files;
-	xs = xs_connect(t);
+	xs = hvt_xs_open(t, false);
 	if (!xs) {
 		rc = HVT_DAEMON;
 		goto files;
