@@ -10,16 +10,17 @@
 #               hooks/xen/xen-4.17-acm.patch; re-made when the patch changes
 #   4. module   xen/xsm/hvsec/ = symlinks to hooks/xen/Makefile.xen,
 #               hooks/xen/acm_xsm.c, acm/*.c and acm/ itself: Xen compiles
-#               the very files the rest of hvsec compiles.  The built-in
-#               policy (policies/default.xml, compiled by hvsec-polc) is
-#               written there as acm_xsm_blob.h.
+#               the very files the rest of hvsec compiles.  There is no
+#               built-in policy: the policy is a multiboot module or comes
+#               from `xl loadpolicy` (docs/xsm-acm.md).
 #   5. build    Debian's config (debian/xen-kconfig) + CONFIG_XSM=y
 #               CONFIG_XSM_ACM=y, `make -C xen`
 #   6. cache    build/xen-acm/out/<key>/{xen,xen.gz,xen-syms,config,build.log}
 #               (xen: the multiboot image QEMU's -kernel boots),
-#               key = hash of the patch, hooks/xen/, acm/, the policy blob,
+#               key = hash of the patch, hooks/xen/, acm/,
 #               this script and the Xen version; build/xen-acm/xen, xen.gz
-#               and xen-syms link to the newest.  An unchanged key builds nothing.
+#               and xen-syms link to the newest.  An unchanged key builds nothing;
+#               the 4 newest builds are kept.
 #
 # Needs root the first time (deb-src entry, packages).  ~60 s for a clean
 # hypervisor build on 2 cores.  Environment: HVSEC_XEN_ACM_JOBS (make -j,
@@ -83,11 +84,6 @@ if [ "$(cat "$W/src/.hvsec-tree" 2>/dev/null)" != "$XEN_SRC_VERSION $patch_sum" 
 fi
 
 # ---------------------------------------------------------------- 4. module
-say "building the built-in policy (policies/default.xml)"
-make -s build/obj/hooks/default_policy.bin >"$W/policy.log" 2>&1 ||
-	{ tail -20 "$W/policy.log" >&2; die "could not compile policies/default.xml"; }
-blob=$ROOT/build/obj/hooks/default_policy.bin
-
 M=$W/src/xen/xsm/hvsec
 rm -rf "$M"
 mkdir -p "$M/inc"
@@ -95,18 +91,11 @@ ln -s "$ROOT/hooks/xen/Makefile.xen" "$M/Makefile"
 ln -s "$ROOT/hooks/xen/acm_xsm.c" "$M/acm_xsm.c"
 for f in "$ROOT"/acm/*.c; do ln -s "$f" "$M/$(basename "$f")"; done
 ln -s "$ROOT/acm" "$M/inc/acm"
-{
-	echo "/* generated from policies/default.xml by scripts/xen-acm/build.sh; do not edit */"
-	echo "static const uint8_t acm_xsm_blob[] __aligned(8) = {"
-	od -An -v -tx1 "$blob" | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'
-	echo "};"
-	echo "#define ACM_XSM_BLOB_LEN ((uint32_t)sizeof(acm_xsm_blob))"
-} >"$M/acm_xsm_blob.h"
 
 key=$(
 	{
 		echo "$XEN_SRC_VERSION"
-		cat "$PATCH" "$0" hooks/xen/* acm/* "$blob"
+		cat "$PATCH" "$0" hooks/xen/* acm/*
 	} | sha256sum | cut -c1-16
 )
 O=$W/out/$key
@@ -152,4 +141,7 @@ cp "$X/xen" "$O/xen"
 cp "$X/xen-syms" "$O/xen-syms"
 cp "$X/.config" "$O/config"
 link_out
+# Every source change makes a new key: keep the newest few builds.
+# shellcheck disable=SC2012 # the names are hex keys
+ls -1dt "$W"/out/*/ 2>/dev/null | tail -n +5 | while read -r old; do rm -rf "$old"; done
 say "built build/xen-acm/xen.gz ($key): $n acm_ symbols in xen-syms"

@@ -7,7 +7,11 @@
 # `tpm2_flushcontext -t` frees transient objects between steps.
 #
 # Kernel parameters (from dom0's guest config) arrive in the environment:
-# hvsec_boot=1|2, hvsec_nonce (32 hex chars), hvsec_tpm_wait (seconds).
+# hvsec_boot=1|2, hvsec_nonce (32 hex chars), hvsec_tpm_wait (seconds),
+# hvsec_role: "tpm" (the default: everything below), "quick" (tpm-device
+# and getrandom only) or "idle" (no TPM: says done and waits; the xsm=acm
+# stage's domains that only need to exist).  Guests of that stage also
+# answer probes from dom0 once done (serve_probes).
 # Boot 1: getrandom, pcrread (PCR 23 is zero), pcrextend (exact new value),
 # NV define + write of the nonce, EK/AK (ECC) quote + checkquote.  Boot 2
 # (same vTPM uuid): getrandom, PCR 23 back to zero, NV read = nonce, quote.
@@ -26,6 +30,7 @@ mount -t tmpfs tmp /tmp
 boot=${hvsec_boot:-1}
 nonce=${hvsec_nonce:-00000000000000000000000000000000}
 wait_s=${hvsec_tpm_wait:-60}
+role=${hvsec_role:-tpm}
 NV=0x01500016
 PCR=23
 
@@ -35,7 +40,23 @@ say() { echo "@@hvsec $*"; }
 res() { say "result $*"; }
 fin() {
 	say "domU done boot=$boot"
+	[ -x /bin/hvsec-xsm-probe ] && serve_probes
 	while :; do sleep 3600; done
+}
+# The xsm=acm stage adds hvsec-xsm-probe and xen-privcmd.ko to the guests:
+# dom0 writes "hvsec-probe ID ARGS..." lines to the guest's console, the
+# guest runs the probe (its hypercalls go out as this domain's) and answers
+# "@@hvsec probe ID <output>".
+serve_probes() {
+	# A domU's privcmd only passes hypercalls for a domain it is device
+	# model of, unless told otherwise (kernel not locked down here).
+	insmod /modules/xen-privcmd.ko unrestricted=1 2>/dev/null
+	say "probe ready"
+	while read -r tag id args; do
+		[ "$tag" = hvsec-probe ] || continue
+		# shellcheck disable=SC2086 # the probe's arguments
+		say "probe $id $(/bin/hvsec-xsm-probe $args 2>&1 | head -n 1)"
+	done
 }
 # tpm NAME CMD...: runs one tpm2 tool; on failure reports NAME FAIL with
 # its last output and returns 1.  Output is left in /tmp/out.
@@ -63,7 +84,8 @@ pcr23() { # sets PCRV to PCR 23 (sha256) in lower-case hex
 hex2bin() { printf "$(echo "$1" | sed 's/../\\x&/g')"; }
 ZERO=0000000000000000000000000000000000000000000000000000000000000000
 
-say "domU up boot=$boot uptime=$(up)"
+say "domU up boot=$boot role=$role uptime=$(up)"
+[ "$role" = idle ] && fin
 t=$(up)
 insmod /modules/xen-tpmfront.ko &
 i=0
@@ -90,6 +112,7 @@ if tpm getrandom tpm2_getrandom --hex 16; then
 		res "getrandom FAIL unexpected output: $(head -c 200 /tmp/out)"
 	fi
 fi
+[ "$role" = quick ] && fin
 
 # PCR 23 starts at zero on every boot (the vTPM restarts with the guest).
 name=pcrread
