@@ -2,18 +2,22 @@
 # demo.sh - `make demo` (scripts/demo.sh) run non-interactively: it must
 # succeed, show every outcome of the story (STE and Chinese-Wall denials
 # with their audit records, the resource denial, the refused and the
-# applied policy update, the statistics), use no colours off a terminal,
-# finish well under a minute, leave no hvsecd or guest behind, start
-# clean over the leftovers of a previous run, and stop hvsecd when it is
-# interrupted.  Each run uses its own scratch directory (HVSEC_DEMO_DIR),
-# so this test can run beside `make demo`.
+# applied policy update, the statistics; the vTPM manager on a swtpm
+# platform TPM: the guest's EK certificate verified against its CA, the
+# sealed state, the deep quote pinned then matched, the rollback refused),
+# use no colours off a terminal, finish well under a minute, leave no
+# hvsecd, guest, stub, manager or swtpm behind, start clean over the
+# leftovers of a previous run (a killed one's swtpm included), and stop
+# hvsecd and the swtpm when it is interrupted.  Each run uses its own
+# scratch directory (HVSEC_DEMO_DIR), so this test can run beside
+# `make demo`.
 source "$(dirname "$0")/../lib.sh"
 
 : "${HVSEC_BUILD:=build}"
 DEMO_SH=$HVSEC_SRC/scripts/demo.sh
 T=$TL_TMP
 
-for b in hvsec hvsecd hvsec-polc hvsec-testguest; do
+for b in hvsec hvsecd hvsec-polc hvsec-testguest hvsec-tpmfront hvsec-vtpmd hvsec-vtpm-managerd; do
 	case $HVSEC_BUILD in /*) f=$HVSEC_BUILD/bin/$b ;; *) f=$HVSEC_SRC/$HVSEC_BUILD/bin/$b ;; esac
 	if [ ! -x "$f" ]; then
 		echo "FAIL: missing $f (make BUILD=$HVSEC_BUILD)"
@@ -30,10 +34,14 @@ cleanup() {
 	# the lab's hvsecd (--daemon: not our child), if a failure left it
 	local lp
 	lp=$(cat "$T/lab5/hv/hvsecd.pid" 2>/dev/null)
-	if [ -n "$lp" ] && tr '\0' ' ' <"/proc/$lp/cmdline" 2>/dev/null | grep -q "hvsecd --uid-base"; then
+	if [ -n "$lp" ] && tr '\0' ' ' 2>/dev/null <"/proc/$lp/cmdline" | grep -q "hvsecd --uid-base"; then
 		kill -TERM "$lp"
 		sleep 0.5
 	fi
+	# a swtpm a failed run left (a killed run's, if the next did not stop it)
+	for lp in $(cat "$T"/*/swtpm.pid 2>/dev/null); do
+		tr '\0' ' ' 2>/dev/null <"/proc/$lp/cmdline" | grep -q "dir=$T/" && kill -TERM "$lp"
+	done
 	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
 	rm -rf "$TL_TMP"
 }
@@ -66,21 +74,30 @@ $(tail -n 15 "$3" | sed 's/^/  | /')"
 }
 
 # gone NAME LOG DIR: hvsecd (its pid from the demo's output) and every
-# guest it started (pids from its log) have exited, the socket is gone.
+# domain it started (guests, vTPM stubs, the manager: pids from its log)
+# have exited, the socket is gone; a swtpm the demo started (its pid from
+# the demo's output) was stopped and has exited.
 gone() {
-	local pids p alive=
+	local pids p alive= sw
 	pids=$(sed -nE 's/^hvsecd \(pid ([0-9]+)\) stopped.*/\1/p' "$2")
 	pids+=" $(sed -nE 's/.* created, label .*, pid ([0-9]+)$/\1/p' "$3/hvsecd.log" 2>/dev/null)"
 	for p in $pids; do
-		# (a pid reused since is no hvsecd or guest of this run)
+		# (a pid reused since is no hvsecd or domain of this run)
 		if [ -d "/proc/$p" ] && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
-			grep -Eq 'hvsecd|hvsec-testguest'; then
+			grep -Eq 'hvsecd|hvsec-(testguest|tpmfront|vtpmd|vtpm-managerd)'; then
 			alive+=" $p"
 		fi
 	done
-	ok "$1: no hvsecd or guest left" "$([ -z "$alive" ] && [ -n "${pids// /}" ]; echo $?)" \
+	ok "$1: no hvsecd or domain left" "$([ -z "$alive" ] && [ -n "${pids// /}" ]; echo $?)" \
 		"still running:${alive:- (or no pids found)}"
 	ok "$1: control socket removed" "$([ ! -e "$3/hv/control" ]; echo $?)" "$3/hv/control exists"
+	sw=$(sed -nE 's/^  swtpm running \(pid ([0-9]+)\).*/\1/p' "$2" | tail -n 1)
+	if [ -n "$sw" ]; then
+		ok "$1: the demo says it stopped its swtpm" \
+			"$(grep -Eq "^swtpm \(pid $sw\) stopped" "$2"; echo $?)" "no 'swtpm (pid $sw) stopped' line"
+		ok "$1: no swtpm left" "$(! { [ -d "/proc/$sw" ] && tr '\0' ' ' <"/proc/$sw/cmdline" 2>/dev/null |
+			grep -q "dir=$3/ptpm"; }; echo $?)" "swtpm $sw still runs"
+	fi
 }
 
 # ---------------------------------------------------------------- a full run
@@ -120,36 +137,89 @@ has "update refused with its blocker" 'chinese wall conflict: acme-web \(2\) and
 has "update applied" 'Policy multi-tenant 1\.1 updated' "$T/out1"
 has "the new conflict set holds" 'conflict set AcmeVsInitech$' "$T/out1"
 has "stats" '^  Hook +Calls +Evaluated' "$T/out1"
-has "points to the vTPM issue" 'virtual TPM' "$T/out1"
+has "points to the vTPM docs" 'virtual TPM' "$T/out1"
+# the vTPM manager
+has "swtpm as the platform TPM" '^  swtpm running \(pid [0-9]+\); .*HVSEC_VTPM_MGR_TCTI=swtpm:host=127\.0\.0\.1,port=[0-9]+$' "$T/out1"
+has "manager init" '^  vTPM manager initialised in ' "$T/out1"
+has "manager init: root key sealed to PCRs" 'sealed to SHA-256 PCRs 0,2,4,7' "$T/out1"
+has "manager start" '^  vTPM manager running: domain [0-9]+ \(vtpm-manager\), label SystemManagement' "$T/out1"
+has "manager status" '^  Root record +generation [0-9]+, NV counter 0x[0-9a-f]+ = [0-9]+$' "$T/out1"
+has "the manager runs as a domain" '^  vtpm-manager +[0-9]+ .*ACM:multi-tenant:SystemManagement$' "$T/out1"
+has "the stub: NEW, EKs certified by the manager" 'NEW: manufactured, EKs certified by the manager, committed' "$T/out1"
+has "EK certificate read inside the guest" '^  EK certificate read from NV index 0x01c00002 \([0-9]+ bytes\)$' "$T/out1"
+has "vtpm ca is the manager's" '^  subject=.*hvsec vTPM manager CA' "$T/out1"
+has "EK certificate verifies against vtpm ca" '^  .*acme-tpm-ek\.pem: OK$' "$T/out1"
+has "sealed state: the blob's magic" '^  0000000 48 56 53 42 .*>HVSB' "$T/out1"
+has "sealed state: the CA's name in the certificate, not in the state" '^  .*/permall:0$' "$T/out1"
+has "attest --deep: first use pins the platform" '^  deep quote +OK .*\(trust on first use\)$' "$T/out1"
+has "attest: EK certificate issued by the manager's CA" '^  EK certificate +OK .*issued by .*vtpm-ca\.pem$' "$T/out1"
+has "attest --deep again: the pin matches" '^  deep quote +OK .*match the pin ' "$T/out1"
+has "rollback refused, named" 'state permall refused: permall: generation [0-9]+, the manager committed [0-9]+: rollback' "$T/out1"
+has "rollback: create says it did not start" 'create acme-db: not started' "$T/out1"
+has "rollback in the vTPM audit log" '^  [-0-9T:Z]+ +create +6a1c0e52-.* failed .*rollback' "$T/out1"
+has "the committed files back: the NV value is there" '^  acme-v2!$' "$T/out1"
+has "summary names the manager's docs" 'docs/vtpm-manager\.md' "$T/out1"
 gone "full run" "$T/out1" "$D1"
 san=$(grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$D1/hvsecd.log" "$D1/hv/console" 2>/dev/null)
 ok "no sanitizer report from hvsecd or a guest" "$([ -z "$san" ]; echo $?)" "in: $san"
 
 # ---------------------------------------------------------------- again, over the leftovers
+# of a run killed (-9) while its manager and swtpm ran: the next run in
+# the same directory stops its hvsecd and its swtpm, then starts clean.
+HVSEC_DEMO_DIR=$D1 HVSEC_BUILD=$HVSEC_BUILD bash "$DEMO_SH" </dev/null >"$T/out-killed" 2>&1 &
+demo_pid=$!
+for _ in $(seq 300); do
+	grep -q '^  vTPM manager running' "$T/out-killed" && break
+	kill -0 "$demo_pid" 2>/dev/null || break
+	sleep 0.1
+done
+old_sw=$(cat "$D1/swtpm.pid" 2>/dev/null)
+old_hv=$(cat "$D1/hv/hvsecd.pid" 2>/dev/null)
+# (bash reports the job's death on its own stderr: not in the log)
+exec 3>&2 2>/dev/null
+kill -KILL "$demo_pid"
+wait "$demo_pid"
+exec 2>&3 3>&-
+demo_pid=
+ok "killed run: its manager and swtpm were running" "$([ -n "$old_sw" ] && [ -n "$old_hv" ] &&
+	kill -0 "$old_sw" 2>/dev/null && kill -0 "$old_hv" 2>/dev/null; echo $?)" \
+	"swtpm '${old_sw}', hvsecd '${old_hv}': $(tail -n 3 "$T/out-killed")"
 touch "$D1/leftover" "$D1/hv/stale"
 run_demo "$D1" "$T/out2"
 ok "second run in the same directory exits 0" "$rc" "exit $rc: $(grep -E 'UNEXPECTED|demo:' "$T/out2" | head -n 5)"
 ok "the directory was wiped" "$([ ! -e "$D1/leftover" ]; echo $?)" "$D1/leftover survived"
 gone "second run" "$T/out2" "$D1"
+ok "the killed run's hvsecd was stopped" "$(! { [ -n "$old_hv" ] && tr '\0' ' ' 2>/dev/null <"/proc/$old_hv/cmdline" |
+	grep -q hvsecd; }; echo $?)" "pid $old_hv still runs"
+ok "the killed run's swtpm was stopped" "$(! { [ -n "$old_sw" ] && tr '\0' ' ' 2>/dev/null <"/proc/$old_sw/cmdline" |
+	grep -q swtpm; }; echo $?)" "pid $old_sw still runs"
+# (its scratch directory for the guests, which its exit trap never removed)
+old_tmp=$(sed -nE 's|^  vTPM manager initialised in (/tmp/hvsec-demo\.[A-Za-z0-9]+)/manager$|\1|p' "$T/out-killed")
+[ -n "$old_tmp" ] && rm -rf "$old_tmp"
 
 # ---------------------------------------------------------------- interrupted
 # Signal the demo as soon as hvsecd is up: it must stop hvsecd and fail.
 # (Ctrl-C is SIGINT; a background job of a script ignores it, so reset it.)
+# sig_test SIG [WHEN]: WHEN = hvsecd (default: as soon as it is up) or
+# manager (once the swtpm runs and the manager is being set up).
 sig_test() {
-	local sig=$1 d=$T/int-$1 hp=
+	local sig=$1 when=${2:-hvsecd} d=$T/int-$1-${2:-hvsecd} hp= f
 	rm -rf "$d"
 	if [ "$sig" = INT ]; then
 		HVSEC_DEMO_DIR=$d HVSEC_BUILD=$HVSEC_BUILD perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die' \
-			bash "$DEMO_SH" </dev/null >"$T/out-$sig" 2>&1 &
+			bash "$DEMO_SH" </dev/null >"$T/out-$sig-$when" 2>&1 &
 	else
-		HVSEC_DEMO_DIR=$d HVSEC_BUILD=$HVSEC_BUILD bash "$DEMO_SH" </dev/null >"$T/out-$sig" 2>&1 &
+		HVSEC_DEMO_DIR=$d HVSEC_BUILD=$HVSEC_BUILD bash "$DEMO_SH" </dev/null >"$T/out-$sig-$when" 2>&1 &
 	fi
 	demo_pid=$!
+	f=$d/hv/hvsecd.pid
+	[ "$when" = manager ] && f=$d/swtpm.pid
 	for _ in $(seq 2000); do
-		hp=$(cat "$d/hv/hvsecd.pid" 2>/dev/null) && [ -n "$hp" ] && break
+		hp=$(cat "$f" 2>/dev/null) && [ -n "$hp" ] && break
 		kill -0 "$demo_pid" 2>/dev/null || break
 		sleep 0.005
 	done
+	[ "$when" = manager ] && sleep 0.3 # (swtpm up; init under way)
 	kill -"$sig" "$demo_pid" 2>/dev/null
 	local t0=$SECONDS
 	wait "$demo_pid"
@@ -157,14 +227,18 @@ sig_test() {
 	demo_pid=
 	# It may have finished first (exit 0); otherwise it says so.
 	if [ "$rc" -ne 0 ]; then
-		ok "SIG$sig: exit status" "$([ "$rc" -eq 130 ]; echo $?)" "exit $rc"
-		has "SIG$sig: says so" '^demo: interrupted$' "$T/out-$sig"
+		ok "SIG$sig ($when): exit status" "$([ "$rc" -eq 130 ]; echo $?)" "exit $rc"
+		has "SIG$sig ($when): says so" '^demo: interrupted$' "$T/out-$sig-$when"
 	fi
-	ok "SIG$sig: stops within 10 s" "$([ $((SECONDS - t0)) -le 10 ]; echo $?)" "took $((SECONDS - t0)) s"
-	has "SIG$sig: hvsecd stopped" '^hvsecd \(pid [0-9]+\) stopped' "$T/out-$sig"
-	gone "SIG$sig" "$T/out-$sig" "$d"
+	ok "SIG$sig ($when): stops within 10 s" "$([ $((SECONDS - t0)) -le 10 ]; echo $?)" "took $((SECONDS - t0)) s"
+	has "SIG$sig ($when): hvsecd stopped" '^hvsecd \(pid [0-9]+\) stopped' "$T/out-$sig-$when"
+	if [ "$when" = manager ]; then
+		has "SIG$sig ($when): the swtpm had started" '^  swtpm running \(pid' "$T/out-$sig-$when"
+	fi
+	gone "SIG$sig ($when)" "$T/out-$sig-$when" "$d"
 }
 sig_test TERM
+sig_test TERM manager
 command -v perl >/dev/null 2>&1 && sig_test INT
 
 # ---------------------------------------------------------------- lab 5
