@@ -111,6 +111,16 @@ static int manager_ca(struct hvt *t, const char *out)
 	return rc;
 }
 
+int hvt_mgr_ca_save(struct hvt *t, char *path, size_t len)
+{
+	if (snprintf(path, len, "%s/vtpm-manager-ca.pem", t->run_dir) >=
+	    (int)len) {
+		hvt_err("run dir path too long");
+		return HVT_USAGE;
+	}
+	return manager_ca(t, path);
+}
+
 int hvt_cmd_vtpm_ca(struct hvt *t, const struct hvt_args *a)
 {
 	const char *out = hvt_opt(a, "out");

@@ -64,6 +64,10 @@ struct hvt {
 	uint32_t last_op;	      /* of the last call, for messages */
 	struct hv_ctl_resp *resp;
 	bool verbose; /* the command's --verbose, where it has one */
+	/* What this run talks to (hvsec_main.c; hvt_xen.h): hvsecd (the
+	 * model) or Xen's ACM module, and which rule chose it. */
+	int platform; /* enum hvt_platform */
+	char platform_why[128];
 };
 
 /* ------------------------------------------------------------ options */
@@ -323,6 +327,8 @@ int hvt_cmd_dry_run(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_audit(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_stats(struct hvt *t, const struct hvt_args *a);
 int hvt_cmd_mode(struct hvt *t, const struct hvt_args *a);
+/* The platform and what it says (hvt_xen.c, both platforms). */
+int hvt_cmd_status(struct hvt *t, const struct hvt_args *a);
 
 /* A guest's vTPMs (hvt_vtpm.c, docs/vtpm.md). */
 #define HVT_VTPMS_MAX HV_CTL_VTPMS_MAX
@@ -408,6 +414,10 @@ struct xs_handle *hvt_xs_connect(struct hvt *t);
 /* The same; report=false: quietly NULL (callers for whom no daemon is a
  * normal case). */
 struct xs_handle *hvt_xs_open(const struct hvt *t, bool report);
+/* The running vTPM manager's CA certificate written (PEM, atomically) to
+ * RUN/vtpm-manager-ca.pem, whose name goes to path: 0, 1 when no manager
+ * is registered, or an exit status (reported).  cmd_vtpm.c. */
+int hvt_mgr_ca_save(struct hvt *t, char *path, size_t len);
 /* A node's value as a string (NUL-terminated, cut to len), or false. */
 bool hvt_xs_get(struct xs_handle *xs, const char *path, char *buf, size_t len);
 int hvt_helper_create(struct hvt *t, const char *name, const char *label,

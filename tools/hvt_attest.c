@@ -1506,6 +1506,28 @@ int hvt_cmd_vtpm_attest(struct hvt *t, const struct hvt_args *a)
 		rc = HVT_DAEMON;
 		goto out_golden;
 	}
+	/* A vTPM served by the manager has its EK certified by the
+	 * manager's CA, not by dom0's: ask the manager for it (--ca still
+	 * wins, e.g. for a vTPM imported from another manager). */
+	if (!(ca_opt && *ca_opt)) {
+		char path[96], val[16];
+
+		snprintf(path, sizeof(path), "/libxl/%u/device/vtpm/%u/manager",
+			 (unsigned)info.domid, devid);
+		if (hvt_xs_get(xs, path, val, sizeof(val))) {
+			rc = hvt_mgr_ca_save(t, ca, sizeof(ca));
+			if (rc) {
+				if (rc == 1)
+					hvt_err("%s's vTPM is served by a "
+						"vTPM manager, which is not "
+						"running: give --ca",
+						info.name);
+				xs_close(xs);
+				rc = HVT_DAEMON;
+				goto out_golden;
+			}
+		}
+	}
 	rc = read_log(xs, info.domid, devid, &log, &log_len, why, sizeof(why));
 	xs_close(xs);
 	if (rc < 0) {

@@ -492,7 +492,10 @@ static int cmd_status(struct hvt *t)
 	printf("Instances      %u (%u attached, %u open)\n",
 	       rsp.u.status.instances, rsp.u.status.attached,
 	       rsp.u.status.open);
-	printf("Commits        %llu in %llu root commits\n",
+	/* Root commits also come from ATTACH, DELETE, RESET, EXPORT and
+	 * IMPORT; several instance COMMITs can share one. */
+	printf("Commits        %llu instance state writes; %llu root record "
+	       "commits (NV increments) in all\n",
 	       (unsigned long long)rsp.u.status.commits,
 	       (unsigned long long)rsp.u.status.commit_batches);
 	return 0;

@@ -152,7 +152,7 @@ has "EK certificate verifies against vtpm ca" '^  .*acme-tpm-ek\.pem: OK$' "$T/o
 has "sealed state: the blob's magic" '^  0000000 48 56 53 42 .*>HVSB' "$T/out1"
 has "sealed state: the CA's name in the certificate, not in the state" '^  .*/permall:0$' "$T/out1"
 has "attest --deep: first use pins the platform" '^  deep quote +OK .*\(trust on first use\)$' "$T/out1"
-has "attest: EK certificate issued by the manager's CA" '^  EK certificate +OK .*issued by .*vtpm-ca\.pem$' "$T/out1"
+has "attest: EK certificate issued by the manager's CA" '^  EK certificate +OK .*issued by .*vtpm-manager-ca\.pem$' "$T/out1"
 has "attest --deep again: the pin matches" '^  deep quote +OK .*match the pin ' "$T/out1"
 has "rollback refused, named" 'state permall refused: permall: generation [0-9]+, the manager committed [0-9]+: rollback' "$T/out1"
 has "rollback: create says it did not start" 'create acme-db: not started' "$T/out1"
