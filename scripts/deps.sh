@@ -5,7 +5,7 @@
 set -euo pipefail
 group=${1:-build}
 
-build_pkgs="build-essential pkg-config libxml2-dev libxml2-utils libssl-dev libxen-dev libtpms-dev libtss2-dev"
+build_pkgs="build-essential pkg-config libxml2-dev libxml2-utils libssl-dev libxen-dev libtpms-dev libtss2-dev libseccomp-dev"
 # tpm2-tools and the two TCTIs our guests serve (mssim, swtpm protocols);
 # swtpm as the peer in benchmarks and the platform TPM in tests.
 tpm_pkgs="tpm2-tools libtss2-tcti-mssim0 libtss2-tcti-swtpm0 swtpm swtpm-tools"

@@ -64,7 +64,7 @@ static const uint8_t spki_prefix[SPKI_LEN - POINT_LEN] = {
 /* Bundle ("HVMB"), little-endian.  [0, B_HDR_LEN) is the GCM AAD;
  * [0, B_HDR_LEN + ct_len + 16) is what the signature covers. */
 #define B_MAGIC	      0x424d5648u
-#define B_VERSION     1u
+#define B_VERSION     MGR_BUNDLE_VERSION /* what we write */
 #define B_OFF_MAGIC   0
 #define B_OFF_VER     4
 #define B_OFF_RSVD    6
@@ -91,7 +91,12 @@ static const uint8_t spki_prefix[SPKI_LEN - POINT_LEN] = {
 #define E_MAX	      (E_FIXED + MGR_LABEL_MAX)			  /* 423 */
 #define REF_F_PRESENT 0x1u
 
-#define B_MAX_LEN (B_HDR_LEN + E_MAX + MGR_TAG_LEN + SIG_LEN) /* 735 */
+/* Version 2: the entry, then u32 count and count x SHA-256 of an EK
+ * public the source certified for the instance. */
+#define EK_LEN 32u
+#define E2_MAX (E_MAX + 4 + MGR_BUNDLE_EK_MAX * EK_LEN) /* 683 */
+
+#define B_MAX_LEN (B_HDR_LEN + E2_MAX + MGR_TAG_LEN + SIG_LEN) /* 995 */
 
 static_assert(B_OFF_RSVD2 + 4 == 232, "bundle header is 232 bytes");
 static_assert(E_FIXED == MGR_ROOT_ENTRY_FIXED, "entry as in the root");
@@ -718,6 +723,45 @@ static void entry_encode(const struct mgr_inst *inst, size_t lab, uint8_t *p)
 	memcpy(p + E_FIXED, inst->label, lab);
 }
 
+/* Version 2's tail: the EK digests (distinct). */
+static enum mgr_seal_err eks_decode(const uint8_t *p, size_t len,
+				    struct mgr_bundle_info *out, char *why,
+				    size_t why_len)
+{
+	uint32_t n;
+
+	if (len < 4) {
+		vtpm_set_why(why, why_len,
+			     "bundle: %zu bytes after the entry, no EK count",
+			     len);
+		return MGR_SEAL_E_BODY;
+	}
+	n = get_le32(p);
+	if (n > MGR_BUNDLE_EK_MAX) {
+		vtpm_set_why(why, why_len, "bundle: %u EK digests, at most %u",
+			     n, MGR_BUNDLE_EK_MAX);
+		return MGR_SEAL_E_BODY;
+	}
+	if (len - 4 != (size_t)n * EK_LEN) {
+		vtpm_set_why(why, why_len,
+			     "bundle: %u EK digests, %zu bytes follow", n,
+			     len - 4);
+		return MGR_SEAL_E_BODY;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(out->ek_hash[i], p + 4 + i * EK_LEN, EK_LEN);
+		for (uint32_t k = 0; k < i; k++)
+			if (!memcmp(out->ek_hash[k], out->ek_hash[i], EK_LEN)) {
+				vtpm_set_why(why, why_len,
+					     "bundle: EK digest %u repeats %u",
+					     i, k);
+				return MGR_SEAL_E_BODY;
+			}
+	}
+	out->ek_count = n;
+	return MGR_SEAL_OK;
+}
+
 static enum mgr_seal_err entry_decode(const uint8_t *p, size_t len,
 				      struct mgr_inst *e, char *why,
 				      size_t why_len)
@@ -788,7 +832,17 @@ enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 				  const struct mgr_inst *inst, uint8_t **out,
 				  size_t *out_len, char *why, size_t why_len)
 {
-	uint8_t key[MGR_KEY_LEN], plain[E_MAX], *b = NULL;
+	return mgr_bundle_seal_eks(source, source_manager, dest_spki, dest_len,
+				   inst, NULL, 0, out, out_len, why, why_len);
+}
+
+enum mgr_seal_err mgr_bundle_seal_eks(
+	const struct mgr_ident *source, const struct mgr_uuid *source_manager,
+	const uint8_t *dest_spki, size_t dest_len, const struct mgr_inst *inst,
+	const uint8_t (*ek_hash)[32], uint32_t ek_count, uint8_t **out,
+	size_t *out_len, char *why, size_t why_len)
+{
+	uint8_t key[MGR_KEY_LEN], plain[E2_MAX], *b = NULL;
 	uint8_t dest_fpr[MGR_FPR_LEN], pt[POINT_LEN];
 	enum mgr_seal_err ret;
 	EVP_PKEY *dest = NULL, *eph = NULL;
@@ -796,7 +850,7 @@ enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 
 	vtpm_set_why(why, why_len, "%s", "");
 	if (!source || !source_manager || !dest_spki || !inst || !out ||
-	    !out_len)
+	    !out_len || ek_count > MGR_BUNDLE_EK_MAX || (ek_count && !ek_hash))
 		return MGR_SEAL_E_INVAL;
 	*out = NULL;
 	*out_len = 0;
@@ -835,7 +889,15 @@ enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 					    sizeof(pt), &ptlen) != 1 ||
 	    ptlen != POINT_LEN || pt[0] != 0x04)
 		goto out;
-	ct_len = E_FIXED + lab;
+	for (uint32_t i = 0; i < ek_count; i++)
+		for (uint32_t k = 0; k < i; k++)
+			if (!memcmp(ek_hash[i], ek_hash[k], EK_LEN)) {
+				vtpm_set_why(why, why_len,
+					     "EK digest %u repeats %u", i, k);
+				ret = MGR_SEAL_E_INVAL;
+				goto out;
+			}
+	ct_len = E_FIXED + lab + 4 + (size_t)ek_count * EK_LEN;
 	total = B_HDR_LEN + ct_len + MGR_TAG_LEN + SIG_LEN;
 	b = calloc(1, total);
 	if (!b) {
@@ -855,6 +917,10 @@ enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 	if (ret)
 		goto out;
 	entry_encode(inst, lab, plain);
+	put_le32(plain + E_FIXED + lab, ek_count);
+	for (uint32_t i = 0; i < ek_count; i++)
+		memcpy(plain + E_FIXED + lab + 4 + i * EK_LEN, ek_hash[i],
+		       EK_LEN);
 	ret = gcm(true, key, b + B_OFF_NONCE, b, B_HDR_LEN, plain, ct_len,
 		  b + B_HDR_LEN, b + B_HDR_LEN + ct_len);
 	if (!ret)
@@ -881,7 +947,8 @@ out:
 static enum mgr_seal_err bundle_parse(const uint8_t *b, size_t len,
 				      size_t *ct_len, char *why, size_t why_len)
 {
-	size_t want;
+	size_t want, max;
+	unsigned ver;
 
 	if (len < B_HDR_LEN) {
 		vtpm_set_why(
@@ -896,9 +963,10 @@ static enum mgr_seal_err bundle_parse(const uint8_t *b, size_t len,
 			     "bundle)");
 		return MGR_SEAL_E_MAGIC;
 	}
-	if (get_le16(b + B_OFF_VER) != B_VERSION) {
-		vtpm_set_why(why, why_len, "bundle: version %u, we read %u",
-			     get_le16(b + B_OFF_VER), B_VERSION);
+	ver = get_le16(b + B_OFF_VER);
+	if (ver < MGR_BUNDLE_VERSION_MIN || ver > MGR_BUNDLE_VERSION) {
+		vtpm_set_why(why, why_len, "bundle: version %u, we read %u..%u",
+			     ver, MGR_BUNDLE_VERSION_MIN, MGR_BUNDLE_VERSION);
 		return MGR_SEAL_E_VERSION;
 	}
 	if (get_le16(b + B_OFF_RSVD) || get_le32(b + B_OFF_RSVD2)) {
@@ -906,10 +974,11 @@ static enum mgr_seal_err bundle_parse(const uint8_t *b, size_t len,
 		return MGR_SEAL_E_RESERVED;
 	}
 	*ct_len = get_le32(b + B_OFF_CTLEN);
-	if (*ct_len > E_MAX) {
+	max = ver == 1 ? E_MAX : E2_MAX;
+	if (*ct_len > max) {
 		vtpm_set_why(why, why_len,
-			     "bundle: ciphertext length %zu over %u", *ct_len,
-			     E_MAX);
+			     "bundle: ciphertext length %zu over %zu", *ct_len,
+			     max);
 		return MGR_SEAL_E_TOO_BIG;
 	}
 	want = B_HDR_LEN + *ct_len + MGR_TAG_LEN + SIG_LEN;
@@ -986,6 +1055,7 @@ enum mgr_seal_err mgr_bundle_verify(const uint8_t *buf, size_t len,
 	if (!ret)
 		ret = sha256(buf + B_OFF_SRCSPKI, SPKI_LEN, out->source_fpr);
 	if (!ret) {
+		out->version = get_le16(buf + B_OFF_VER);
 		memcpy(out->source_manager.b, buf + B_OFF_MANAGER,
 		       MGR_UUID_LEN);
 		memcpy(out->dest_fpr, buf + B_OFF_DESTFPR, MGR_FPR_LEN);
@@ -1001,11 +1071,12 @@ mgr_bundle_open(const struct mgr_ident *dest, const uint8_t *buf, size_t len,
 		const uint8_t *expect_source_spki, size_t expect_len,
 		struct mgr_bundle_info *out, char *why, size_t why_len)
 {
-	uint8_t key[MGR_KEY_LEN], plain[E_MAX], tag[MGR_TAG_LEN];
+	uint8_t key[MGR_KEY_LEN], plain[E2_MAX], tag[MGR_TAG_LEN];
 	char a[17], b[17];
 	enum mgr_seal_err ret;
 	EVP_PKEY *src = NULL, *eph = NULL;
-	size_t ct_len = 0;
+	size_t ct_len = 0, elen;
+	uint16_t ver;
 
 	vtpm_set_why(why, why_len, "%s", "");
 	if (!dest || !buf || !out || (expect_source_spki && !expect_len))
@@ -1048,9 +1119,29 @@ mgr_bundle_open(const struct mgr_ident *dest, const uint8_t *buf, size_t len,
 				"this manager's key, or modified)");
 		goto out;
 	}
-	ret = entry_decode(plain, ct_len, &out->inst, why, why_len);
+	/* Version 1: the entry is all of it.  Version 2: the entry (its
+	 * label length says where it ends), then the EK digests. */
+	ver = get_le16(buf + B_OFF_VER);
+	elen = ct_len;
+	if (ver >= 2) {
+		if (ct_len < E_FIXED + 1) {
+			vtpm_set_why(why, why_len,
+				     "bundle entry: %zu bytes, too short",
+				     ct_len);
+			ret = MGR_SEAL_E_BODY;
+			goto out;
+		}
+		elen = E_FIXED + get_le16(plain + E_OFF_LABLEN);
+		if (elen > ct_len)
+			elen = ct_len; /* entry_decode names the mismatch */
+	}
+	ret = entry_decode(plain, elen, &out->inst, why, why_len);
+	if (!ret && ver >= 2)
+		ret = eks_decode(plain + elen, ct_len - elen, out, why,
+				 why_len);
 	if (ret)
 		goto out;
+	out->version = ver;
 	memcpy(out->source_manager.b, buf + B_OFF_MANAGER, MGR_UUID_LEN);
 	memcpy(out->dest_fpr, dest->fpr, MGR_FPR_LEN);
 	ret = sha256(buf + B_OFF_SRCSPKI, SPKI_LEN, out->source_fpr);

@@ -10,8 +10,10 @@
  * passes to `hvsec vtpm export NAME --to DEST.pub` on the source.
  *
  * A bundle carries one instance's table entry (uuid, per-instance key,
- * binding, flags, committed refs) from the source's key holder to the
- * destination's:
+ * binding, flags, committed refs) and, from version 2 on, the SHA-256 of
+ * each EK public the source certified for it (so the destination serves
+ * a deep quote for those EKs, and only those) from the source's key
+ * holder to the destination's:
  *   - encrypted to the destination: ephemeral-static ECDH on P-256, HKDF-
  *     SHA256 to an AES-256-GCM key, the bundle's header as AAD;
  *   - signed by the source identity (ECDSA-SHA256 over header and
@@ -66,18 +68,39 @@ enum mgr_seal_err mgr_ident_check_public(const uint8_t *spki, size_t len,
 					 uint8_t fpr[MGR_FPR_LEN], char *why,
 					 size_t why_len);
 
+/* Bundle format versions (docs/formats.md §8): 1 = the entry alone; 2 =
+ * the entry and the certified EK digests.  Sealing writes the newest;
+ * opening reads both (a version-1 bundle has ek_count 0: its instance
+ * runs at the destination, a deep quote of it is refused there). */
+#define MGR_BUNDLE_VERSION_MIN 1u
+#define MGR_BUNDLE_VERSION     2u
+#define MGR_BUNDLE_EK_MAX      8u /* EK digests per bundle */
+
 /* What a bundle says once opened.  inst.key is secret: wipe it
  * (OPENSSL_cleanse) when done. */
 struct mgr_bundle_info {
+	uint16_t version; /* of the bundle */
 	struct mgr_uuid source_manager;
 	uint8_t source_fpr[MGR_FPR_LEN]; /* the signer's identity */
 	uint8_t dest_fpr[MGR_FPR_LEN];	 /* whom it was made for */
 	struct mgr_inst inst;		 /* flags without MIGRATED */
+	uint32_t ek_count;		 /* 0..MGR_BUNDLE_EK_MAX, distinct */
+	uint8_t ek_hash[MGR_BUNDLE_EK_MAX][32]; /* SHA-256(TPM2B_PUBLIC) */
 };
 
-/* Seals inst (its flags' MIGRATED bit cleared in the bundle) for the
+/* Seals inst (its flags' MIGRATED bit cleared in the bundle) and the
+ * ek_count (<= MGR_BUNDLE_EK_MAX, distinct) EK digests for the
  * destination identity dest_spki, signed by source.  *out malloc'd, at
  * most MGR_BUNDLE_MAX (mgr_proto.h) bytes. */
+enum mgr_seal_err mgr_bundle_seal_eks(const struct mgr_ident *source,
+				      const struct mgr_uuid *source_manager,
+				      const uint8_t *dest_spki, size_t dest_len,
+				      const struct mgr_inst *inst,
+				      const uint8_t (*ek_hash)[32],
+				      uint32_t ek_count, uint8_t **out,
+				      size_t *out_len, char *why,
+				      size_t why_len);
+/* mgr_bundle_seal_eks with no EK digests. */
 enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 				  const struct mgr_uuid *source_manager,
 				  const uint8_t *dest_spki, size_t dest_len,
@@ -86,8 +109,8 @@ enum mgr_seal_err mgr_bundle_seal(const struct mgr_ident *source,
 /* Opens a bundle with the destination identity: structure, destination
  * fingerprint (a bundle for another manager: MGR_SEAL_E_INSTANCE), the
  * signature (against expect_source_spki when not NULL: another signer is
- * MGR_SEAL_E_AUTH), decryption (AUTH), then the entry (BODY).  Nothing is
- * returned on failure. */
+ * MGR_SEAL_E_AUTH), decryption (AUTH), then the entry and (version 2) the
+ * EK digests (BODY).  Nothing is returned on failure. */
 enum mgr_seal_err mgr_bundle_open(const struct mgr_ident *dest,
 				  const uint8_t *buf, size_t len,
 				  const uint8_t *expect_source_spki,
@@ -99,7 +122,8 @@ enum mgr_seal_err mgr_bundle_open(const struct mgr_ident *dest,
  * the signer's key and the signature (against expect_source_spki when not
  * NULL: another signer is MGR_SEAL_E_AUTH).  For the toolstack, before it
  * hands a bundle to a manager (`hvsec vtpm import --from`): out gets
- * source_manager, source_fpr and dest_fpr; out->inst stays zero. */
+ * version, source_manager, source_fpr and dest_fpr; out->inst and the EK
+ * digests stay zero. */
 enum mgr_seal_err mgr_bundle_verify(const uint8_t *buf, size_t len,
 				    const uint8_t *expect_source_spki,
 				    size_t expect_len,

@@ -81,6 +81,7 @@ struct mgrd_opts {
 	uint32_t commit_window_us;
 	bool toolstack_uid_set;
 	uint32_t toolstack_uid;
+	bool no_sandbox; /* --no-sandbox: debugging only, said loudly */
 };
 
 /* 0, or -EINVAL with why naming the option at fault.  Does not print. */
@@ -163,13 +164,18 @@ int mgrd_env_decode(const uint8_t *buf, size_t len, struct mgrd_env *out,
 /* ------------------------------------------------ certified EK publics */
 
 /*
- * Which EK TPM2B_PUBLICs the key holder certified for which instance:
- * SHA-256 of each, so DEEP_QUOTE serves only those.  Kept in memory and
- * in DIR/ek-certified (magic, count, entries, HMAC-SHA256 under a key
- * derived from the root key's enc key), replaced atomically and durably
- * before the certificates are released.  Not bound to the NV counter: an
- * old copy can only bring back EKs that the manager did certify for that
- * instance once (docs/vtpm-manager.md).
+ * Which EK TPM2B_PUBLICs the key holder certified (or imported with a
+ * migrated instance) for which instance: SHA-256 of each, so DEEP_QUOTE
+ * serves only those.  Kept in memory and in DIR/ek-certified (magic,
+ * count, entries, HMAC-SHA256 under a key derived from the root key's enc
+ * key), replaced atomically.  The EKs of a NEW instance are put in memory
+ * and flushed (file fsynced and renamed, no directory fsync) just before
+ * the root commit that commits that instance's first state, whose write
+ * of root.pending fsyncs the same directory before its commit point: the
+ * instance is only ever committed (and its certificate only ever seen)
+ * with its EKs durable here, at the price of one durable write.  Not
+ * bound to the NV counter: an old copy can only bring back EKs that the
+ * manager did certify for that instance once (docs/vtpm-manager.md).
  */
 #define MGRD_EKDB_MAX 32768u /* entries */
 struct mgrd_ekdb_entry {
@@ -180,6 +186,8 @@ struct mgrd_ekdb {
 	char path[4096];
 	uint8_t mac_key[32];
 	uint32_t count, cap;
+	uint32_t saved; /* entries [0, saved) are in the file... */
+	bool stale;	/* ...unless a forget could not be written */
 	struct mgrd_ekdb_entry *e;
 };
 /* Loads path (a missing file is an empty table).  0 or -errno with why
@@ -189,9 +197,23 @@ int mgrd_ekdb_open(struct mgrd_ekdb *db, const char *path,
 void mgrd_ekdb_close(struct mgrd_ekdb *db);
 bool mgrd_ekdb_has(const struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
 		   const uint8_t hash[32]);
-/* Adds (if absent) and saves.  0 or -errno with why. */
+/* Adds (if absent) in memory only: mgrd_ekdb_flush writes it.  0 or
+ * -errno with why (full, out of memory). */
+int mgrd_ekdb_put(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
+		  const uint8_t hash[32], char *why, size_t why_len);
+/* Writes the file when something was put since the last write: fsync of
+ * the file, rename, and (sync_dir) fsync of the directory; without it the
+ * caller's next durable write to the directory must follow before anyone
+ * relies on the entries.  On failure the unwritten entries are dropped
+ * from memory too.  0 or -errno with why. */
+int mgrd_ekdb_flush(struct mgrd_ekdb *db, bool sync_dir, char *why,
+		    size_t why_len);
+/* put + flush with the directory fsync.  0 or -errno with why. */
 int mgrd_ekdb_add(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
 		  const uint8_t hash[32], char *why, size_t why_len);
+/* The hashes of uuid's entries, at most max, into out; their number. */
+uint32_t mgrd_ekdb_list(const struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
+			uint8_t (*out)[32], uint32_t max);
 /* Forgets every entry of uuid and saves (when any was there). */
 int mgrd_ekdb_forget(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
 		     char *why, size_t why_len);
@@ -208,6 +230,11 @@ struct mgrd_att {
 	bool opened_new;  /* the OPEN answered NEW... */
 	bool committed;	  /* ...and a COMMIT came since (no PROVISION) */
 	bool provisioned; /* certificates issued since that OPEN */
+	/* The SHA-256 of the EK publics certified by that PROVISION, until
+	 * the first COMMIT takes them into the batch that makes them
+	 * durable (with the instance's first state). */
+	uint32_t ek_pending;
+	uint8_t ek_hash[MGR_EK_MAX][32];
 };
 #define MGRD_ATT_MAX 4096u
 
@@ -377,5 +404,32 @@ void mgrd_xb_answer(struct mgrd_front *f, struct mgrd_dev *d, uint32_t serial,
 void mgrd_xb_peer_closed(struct mgrd_front *f, struct mgrd_dev *d, int err);
 /* SIGTERM: every ring disconnected, Closed. */
 void mgrd_xb_shutdown(struct mgrd_front *f);
+
+/* ------------------------------------------------------------ sandbox */
+
+/*
+ * mgrd_sandbox.c: each process confines itself once set up - seccomp
+ * (which calls, every thread) and Landlock (which files and TCP ports,
+ * this thread and its later ones: so called while single-threaded).
+ * docs/vtpm-manager.md "Sandbox" lists what each may still do.  Denials
+ * are EPERM/EACCES, and said on the console.
+ */
+/* main(), before the fork: --no-sandbox said loudly; what glibc would
+ * load lazily once sandboxed (libgcc_s), the SIGSYS reporter.  0 or
+ * -errno. */
+int mgrd_sandbox_prepare(const struct mgrd_opts *o);
+/* The front, once its control socket lfd listens and before libxenstore
+ * starts a thread: no file, no new socket or connection, no exec; accept4
+ * on lfd only.  0, 1 (--no-sandbox), or -errno with why (do not serve). */
+int mgrd_sandbox_front(const struct mgrd_opts *o, int lfd, char *why,
+		       size_t why_len);
+/* The key holder, once the platform TPM is open and the directory read:
+ * files beneath o->dir only, TCP connect to the TCTI's ports only, no
+ * exec.  0, 1 (--no-sandbox), or -errno with why (do not serve). */
+int mgrd_sandbox_kh(const struct mgrd_opts *o, char *why, size_t why_len);
+/* The key holder's end, after mgrd_kh_main: removes the control socket,
+ * which the sandboxed front cannot (only when mgrd_sandbox_kh succeeded,
+ * and not a socket made after now: a successor's). */
+void mgrd_sandbox_kh_exit(const struct mgrd_opts *o);
 
 #endif /* HVSEC_MGRD_H */

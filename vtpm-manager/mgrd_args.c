@@ -163,6 +163,7 @@ int mgrd_parse_args(int argc, char **argv, struct mgrd_opts *o, char *why,
 		{"--commit-window-us", true, SERVE_ONLY},
 		{"--toolstack-uid", true, SERVE_ONLY},
 		{"--help", false, BOTH},
+		{"--no-sandbox", false, SERVE_ONLY},
 	};
 	bool seen[sizeof(opts) / sizeof(opts[0])] = {false};
 	int rc;
@@ -258,6 +259,9 @@ int mgrd_parse_args(int argc, char **argv, struct mgrd_opts *o, char *why,
 			break;
 		case 9:
 			o->help = true;
+			break;
+		case 10:
+			o->no_sandbox = true;
 			break;
 		}
 	}

@@ -8,8 +8,12 @@
  *   count x {uuid[16] sha256(TPM2B_PUBLIC)[32]} | HMAC-SHA256[32]
  * The MAC key is HKDF-SHA256(root enc key, info "hvsec mgrd ek-certified
  * v1"): only the holder of the root key makes a file it accepts.  The
- * hashes are not secret.  Replaced atomically and durably (temporary,
- * fsync, rename, fsync of the directory).
+ * hashes are not secret.  Replaced atomically (temporary, fsync, rename)
+ * and durably: either with its own fsync of the directory, or - what the
+ * key holder does for EKs it certified or imported - left to the root
+ * commit that follows in the same batch, whose first step fsyncs this
+ * same directory before its commit point (mgr_seal.h), so a NEW instance
+ * costs one durable manager write, not two (docs/vtpm-manager.md).
  */
 #include <assert.h>
 #include <errno.h>
@@ -69,7 +73,9 @@ static int mac(const struct mgrd_ekdb *db, const uint8_t *buf, size_t len,
 	return 0;
 }
 
-static int save(struct mgrd_ekdb *db, char *why, size_t why_len)
+/* sync_dir false: the caller's next durable write to the same directory
+ * makes the rename durable (see the top of the file). */
+static int save(struct mgrd_ekdb *db, bool sync_dir, char *why, size_t why_len)
 {
 	size_t len = EKDB_HDR + (size_t)db->count * EKDB_ENTRY + EKDB_MAC;
 	uint32_t hdr[3] = {EKDB_MAGIC, EKDB_VERSION, db->count};
@@ -103,6 +109,10 @@ static int save(struct mgrd_ekdb *db, char *why, size_t why_len)
 		ret = -errno;
 		snprintf(why, why_len, "renaming %s: %s", tmp,
 			 mgrd_strerror(ret));
+		goto out;
+	}
+	if (!sync_dir) {
+		ret = 0;
 		goto out;
 	}
 	snprintf(dir, sizeof(dir), "%s", db->path);
@@ -186,7 +196,7 @@ int mgrd_ekdb_open(struct mgrd_ekdb *db, const char *path,
 		}
 		memcpy(db->e, buf + EKDB_HDR, (size_t)hdr[2] * EKDB_ENTRY);
 	}
-	db->count = db->cap = hdr[2];
+	db->count = db->cap = db->saved = hdr[2];
 	ret = 0;
 out:
 	if (fd >= 0)
@@ -212,11 +222,9 @@ bool mgrd_ekdb_has(const struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
 	return false;
 }
 
-int mgrd_ekdb_add(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
+int mgrd_ekdb_put(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
 		  const uint8_t hash[32], char *why, size_t why_len)
 {
-	int ret;
-
 	if (mgrd_ekdb_has(db, uuid, hash))
 		return 0;
 	if (db->count >= MGRD_EKDB_MAX) {
@@ -238,16 +246,52 @@ int mgrd_ekdb_add(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
 	db->e[db->count].uuid = *uuid;
 	memcpy(db->e[db->count].hash, hash, 32);
 	db->count++;
-	ret = save(db, why, why_len);
-	if (ret)
-		db->count--; /* not certified as far as anyone knows */
+	return 0;
+}
+
+int mgrd_ekdb_flush(struct mgrd_ekdb *db, bool sync_dir, char *why,
+		    size_t why_len)
+{
+	int ret;
+
+	if (db->saved == db->count && !db->stale)
+		return 0;
+	ret = save(db, sync_dir, why, why_len);
+	if (ret) {
+		db->count = db->saved; /* not certified as far as anyone
+					* knows: put appends, so the unsaved
+					* ones are the tail */
+	} else {
+		db->saved = db->count;
+		db->stale = false;
+	}
 	return ret;
+}
+
+int mgrd_ekdb_add(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
+		  const uint8_t hash[32], char *why, size_t why_len)
+{
+	int ret = mgrd_ekdb_put(db, uuid, hash, why, why_len);
+
+	return ret ? ret : mgrd_ekdb_flush(db, true, why, why_len);
+}
+
+uint32_t mgrd_ekdb_list(const struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
+			uint8_t (*out)[32], uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < db->count && n < max; i++)
+		if (!memcmp(&db->e[i].uuid, uuid, sizeof(*uuid)))
+			memcpy(out[n++], db->e[i].hash, 32);
+	return n;
 }
 
 int mgrd_ekdb_forget(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
 		     char *why, size_t why_len)
 {
 	uint32_t o = 0;
+	int ret;
 
 	for (uint32_t i = 0; i < db->count; i++)
 		if (memcmp(&db->e[i].uuid, uuid, sizeof(*uuid)))
@@ -255,5 +299,10 @@ int mgrd_ekdb_forget(struct mgrd_ekdb *db, const struct mgr_uuid *uuid,
 	if (o == db->count)
 		return 0;
 	db->count = o;
-	return save(db, why, why_len);
+	ret = save(db, true, why, why_len);
+	/* Failed: memory stays the truth (the entries are gone for DEEP_
+	 * QUOTE) and the next flush writes it. */
+	db->stale = ret != 0;
+	db->saved = db->count;
+	return ret;
 }

@@ -417,6 +417,7 @@ int mgrd_front_main(int kh_fd, int kh_pid, const struct mgrd_opts *o)
 	char why[512];
 	sigset_t sigs;
 	int status, rc, khs;
+	bool sandboxed = false;
 
 	mgrd_log_role("mgrd");
 	f->o = o;
@@ -455,6 +456,15 @@ int mgrd_front_main(int kh_fd, int kh_pid, const struct mgrd_opts *o)
 		mgrd_log("%s", why);
 		goto out;
 	}
+	/* Set up: from here on no file, no new socket, no exec.  Before
+	 * mgrd_xb_start, whose first watch starts libxenstore's reader
+	 * thread, so that the thread is born inside the sandbox. */
+	rc = mgrd_sandbox_front(o, f->lfd, why, sizeof(why));
+	if (rc < 0) {
+		mgrd_log("NOT SERVING: %s", why);
+		goto out;
+	}
+	sandboxed = rc == 0;
 	if (mgrd_xb_start(f, why, sizeof(why))) {
 		mgrd_log("%s", why);
 		goto out;
@@ -468,7 +478,9 @@ int mgrd_front_main(int kh_fd, int kh_pid, const struct mgrd_opts *o)
 out:
 	if (f->lfd >= 0) {
 		close(f->lfd);
-		unlink(o->control);
+		/* Sandboxed, the key holder removes it (mgrd_main.c). */
+		if (!sandboxed)
+			unlink(o->control);
 	}
 	for (uint32_t i = 0; i < MGRD_CTL_MAX; i++)
 		if (f->ctl[i].fd >= 0)

@@ -17,7 +17,16 @@
  *
  * Per-instance keys leave this process only in OPEN answers, to the stub
  * the toolstack attached; every buffer that held one is wiped.
+ *
+ * Certified EKs (mgrd_ekdb, what DEEP_QUOTE may bind): PROVISION keeps
+ * the digests of the EKs it certified with the attachment; the first
+ * COMMIT after it carries them into its batch, which writes the EK file
+ * just before its root commit (one durable point for both: see mgrd.h).
+ * A manager that dies between PROVISION and that COMMIT never committed
+ * the instance: its next OPEN is NEW and it is provisioned again.  IMPORT
+ * does the same with the digests the bundle carries.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +53,9 @@ struct slot {
 	bool commit;  /* a COMMIT among those */
 	bool forget;  /* after the commit: forget the instance's EKs */
 	struct mgr_uuid forget_uuid;
+	uint32_t ek_count; /* EK digests made durable with the commit */
+	struct mgr_uuid ek_uuid;
+	uint8_t ek_hash[MGR_BUNDLE_EK_MAX][32];
 	char who[24]; /* "domain 7" / "control", for logs */
 	struct mgr_rsp rsp;
 	void *owned[SLOT_OWNED];
@@ -202,6 +214,7 @@ static void op_open(struct mgrd_kh *kh, struct slot *s, const struct mgr_req *q)
 	a->opened_new = s->rsp.u.open.status == MGR_OPEN_NEW;
 	a->committed = false;
 	a->provisioned = false;
+	a->ek_pending = 0;
 	mgrd_log("%s OPEN %s: %s", s->who, u,
 		 a->opened_new ? "NEW (to manufacture)" : "EXISTING");
 }
@@ -237,6 +250,14 @@ static void op_commit(struct mgrd_kh *kh, struct slot *s,
 	memcpy(ref->tag, q->u.commit.tag, MGR_TAG_LEN);
 	if (a->provisioned)
 		inst->flags |= MGR_INST_F_PROVISIONED;
+	/* The EKs of this instance's first state: durable with it. */
+	if (a->ek_pending) {
+		s->ek_uuid = inst->uuid;
+		s->ek_count = a->ek_pending;
+		memcpy(s->ek_hash, a->ek_hash,
+		       (size_t)a->ek_pending * sizeof(a->ek_hash[0]));
+		a->ek_pending = 0;
+	}
 	a->committed = true;
 	s->mutated = true;
 	s->commit = true;
@@ -255,8 +276,10 @@ static void op_provision(struct mgrd_kh *kh, struct slot *s,
 	struct mgrd_att *a = open_att(kh, s, s->env.peer, &inst);
 	uint8_t hash[MGR_EK_MAX][32];
 	char why[256], u[37];
+	uint64_t t0 = mgrd_now_us();
 	int rc;
 
+	static_assert(MGR_EK_MAX <= MGR_BUNDLE_EK_MAX, "EKs fit a slot");
 	if (!a)
 		return;
 	ustr(&inst->uuid, u);
@@ -316,21 +339,16 @@ static void op_provision(struct mgrd_kh *kh, struct slot *s,
 		s->rsp.u.provision.cert[i].data.len = (uint32_t)der_len;
 		SHA256(ek->data.data, ek->data.len, hash[i]);
 	}
-	/* Durable before the certificates leave: a DEEP_QUOTE for these EKs
-	 * must work whenever the instance can show the certificate. */
-	for (unsigned i = 0; i < q->u.provision.count; i++) {
-		rc = mgrd_ekdb_add(&kh->ekdb, &inst->uuid, hash[i], why,
-				   sizeof(why));
-		if (rc) {
-			refuse(s, MGR_RC_STORAGE, "PROVISION of %s: %s", u,
-			       why);
-			return;
-		}
-	}
+	/* A DEEP_QUOTE for these EKs must work whenever the instance can
+	 * show the certificate, i.e. once its first state is committed: the
+	 * COMMIT that commits it makes them durable in the same batch. */
+	memcpy(a->ek_hash, hash, (size_t)q->u.provision.count * 32);
+	a->ek_pending = q->u.provision.count;
 	s->rsp.u.provision.count = q->u.provision.count;
 	a->provisioned = true;
-	mgrd_log("%s PROVISION %s: %u EK certificates issued", s->who, u,
-		 q->u.provision.count);
+	mgrd_log("%s PROVISION %s: %u EK certificates issued in %.1f ms",
+		 s->who, u, q->u.provision.count,
+		 (double)(mgrd_now_us() - t0) / 1000.0);
 }
 
 static void op_close(struct mgrd_kh *kh, struct slot *s)
@@ -548,6 +566,8 @@ static void op_export(struct mgrd_kh *kh, struct slot *s,
 {
 	struct mgr_inst *inst = stopped_inst(kh, s, &q->u.export_.uuid);
 	uint8_t fpr[MGR_FPR_LEN], *bundle = NULL;
+	uint8_t ek[MGR_BUNDLE_EK_MAX][32];
+	uint32_t nek;
 	size_t len = 0;
 	char why[256], u[37];
 	enum mgr_seal_err e;
@@ -573,10 +593,13 @@ static void op_export(struct mgrd_kh *kh, struct slot *s,
 	}
 	/* Sealed first, marked after: a failure leaves the entry as it
 	 * was.  The answer leaves only once MIGRATED is durable. */
-	e = mgr_bundle_seal(kh->ident, &kh->root.manager,
-			    q->u.export_.dest_pubkey.data,
-			    q->u.export_.dest_pubkey.len, inst, &bundle, &len,
-			    why, sizeof(why));
+	/* The EKs we certified for it go along: the destination serves a
+	 * deep quote for them. */
+	nek = mgrd_ekdb_list(&kh->ekdb, &inst->uuid, ek, MGR_BUNDLE_EK_MAX);
+	e = mgr_bundle_seal_eks(
+		kh->ident, &kh->root.manager, q->u.export_.dest_pubkey.data,
+		q->u.export_.dest_pubkey.len, inst, (const uint8_t(*)[32])ek,
+		nek, &bundle, &len, why, sizeof(why));
 	if (e) {
 		refuse(s,
 		       e == MGR_SEAL_E_INVAL ? MGR_RC_MALFORMED
@@ -595,7 +618,9 @@ static void op_export(struct mgrd_kh *kh, struct slot *s,
 	s->mutated = true;
 	s->forget = true;
 	s->forget_uuid = inst->uuid;
-	mgrd_log("control EXPORT %s: marked migrated", u);
+	mgrd_log("control EXPORT %s: marked migrated (%u certified EKs "
+		 "go along)",
+		 u, nek);
 }
 
 static void op_import(struct mgrd_kh *kh, struct slot *s,
@@ -650,9 +675,14 @@ static void op_import(struct mgrd_kh *kh, struct slot *s,
 	/* mgr_root_add made a fresh key: the bundle's replaces it. */
 	memcpy(inst->key, info.inst.key, MGR_KEY_LEN);
 	memcpy(inst->state, info.inst.state, sizeof(inst->state));
+	/* The EKs the source certified for it: durable with the commit. */
+	s->ek_uuid = info.inst.uuid;
+	s->ek_count = info.ek_count;
+	memcpy(s->ek_hash, info.ek_hash, sizeof(s->ek_hash));
 	s->rsp.u.import.uuid = info.inst.uuid;
 	s->mutated = true;
-	mgrd_log("control IMPORT %s", u);
+	mgrd_log("control IMPORT %s (bundle version %u, %u certified EKs)", u,
+		 info.version, info.ek_count);
 out:
 	OPENSSL_cleanse(&info, sizeof(info));
 }
@@ -891,6 +921,26 @@ static void encode(struct mgrd_kh *kh, struct slot *s, struct mgrd_kh_msg *m)
 				m->out, MGRD_ENV_MAX);
 }
 
+/* The EK digests of the batch's first commits and imports into the EK
+ * file, which the root commit's fsync of the directory makes durable
+ * before its commit point.  0 or -errno with why. */
+static int stage_eks(struct mgrd_kh *kh, struct slot *slots, size_t n,
+		     char *why, size_t why_len)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = 0; slots[i].mutated && k < slots[i].ek_count;
+		     k++) {
+			rc = mgrd_ekdb_put(&kh->ekdb, &slots[i].ek_uuid,
+					   slots[i].ek_hash[k], why, why_len);
+			if (rc) /* the key holder fails closed: what
+				 * was put stays unwritten and unused */
+				return rc;
+		}
+	return mgrd_ekdb_flush(&kh->ekdb, false, why, why_len);
+}
+
 int mgrd_kh_batch(struct mgrd_kh *kh, struct mgrd_kh_msg *msgs, size_t n,
 		  char *why, size_t why_len)
 {
@@ -937,7 +987,19 @@ int mgrd_kh_batch(struct mgrd_kh *kh, struct mgrd_kh_msg *msgs, size_t n,
 			goto out;
 		}
 	}
-	if (mutated) {
+	if (mutated && stage_eks(kh, slots, n, cwhy, sizeof(cwhy))) {
+		/* Nothing committed; the table in memory is ahead of the
+		 * root record: fail closed as for a failed commit. */
+		kh->failed = true;
+		mgrd_log("EK file FAILED before the root commit: %s; refusing "
+			 "everything until restarted",
+			 cwhy);
+		for (size_t i = 0; i < n; i++)
+			if (slots[i].mutated)
+				refuse(&slots[i], MGR_RC_STORAGE,
+				       "certified EKs not stored: %.160s",
+				       cwhy);
+	} else if (mutated) {
 		enum mgr_seal_err e =
 			mgr_root_commit(kh->dir, &kh->keys, kh->counter,
 					&kh->root, cwhy, sizeof(cwhy));

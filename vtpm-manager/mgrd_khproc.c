@@ -362,6 +362,13 @@ int mgrd_kh_main(int fd, const struct mgrd_opts *o)
 		goto out;
 	}
 	kh_up = true;
+	/* Everything is open: from here on files beneath the directory
+	 * and the TPM's port only, no exec. */
+	if (mgrd_sandbox_kh(o, why, sizeof(why)) < 0) {
+		snprintf(msg, sizeof(msg), "REFUSING TO SERVE: %s", why);
+		status = fatal(fd, MGRD_EXIT_FAIL, msg);
+		goto out;
+	}
 	snprintf(msg, sizeof(msg),
 		 "key holder ready: manager %s, %u instances, root "
 		 "generation %llu (NV counter 0x%08x), root key unsealed "

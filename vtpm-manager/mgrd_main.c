@@ -60,6 +60,10 @@ static void usage(FILE *f)
 		"                        to share one NV increment\n"
 		"  --toolstack-uid UID   a uid besides 0 allowed on the "
 		"control socket\n"
+		"  --no-sandbox          debugging: run both processes "
+		"without seccomp and\n"
+		"                        Landlock (said loudly on the "
+		"console)\n"
 		"  --help                this text\n"
 		"\n"
 		"Exit status: 0 done / stopped by SIGTERM, 1 a failure (said "
@@ -76,7 +80,7 @@ int main(int argc, char **argv)
 {
 	struct mgrd_opts o;
 	char why[256];
-	int sp[2], pid, rcv = 1 << 20;
+	int sp[2], pid, status, rcv = 1 << 20;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (mgrd_parse_args(argc, argv, &o, why, sizeof(why))) {
@@ -91,6 +95,9 @@ int main(int argc, char **argv)
 	if (o.init)
 		return mgrd_init(&o);
 
+	/* Before the fork, so both processes inherit it. */
+	if (mgrd_sandbox_prepare(&o))
+		return MGRD_EXIT_FAIL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		mgrd_log("socketpair: %s", mgrd_strerror(errno));
 		return MGRD_EXIT_FAIL;
@@ -119,7 +126,9 @@ int main(int argc, char **argv)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		signal(SIGXFSZ, SIG_IGN);
-		_exit(mgrd_kh_main(sp[1], &o));
+		status = mgrd_kh_main(sp[1], &o);
+		mgrd_sandbox_kh_exit(&o);
+		_exit(status);
 	}
 	close(sp[1]);
 	return mgrd_front_main(sp[0], pid, &o);

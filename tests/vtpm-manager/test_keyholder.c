@@ -16,6 +16,12 @@
  *     STORAGE, then everything but STATUS refused (fail closed);
  *   - export to another manager's identity (single owner: MIGRATED here,
  *     refused again), import there (same key and refs, EXISTS twice);
+ *   - certified EKs (what DEEP_QUOTE may bind): not usable after PROVISION
+ *     alone, nothing written then (a manager dying there loses nothing:
+ *     the instance is NEW again); durable with the first COMMIT, in the
+ *     same batch; a failing EK file fails the batch closed; carried by a
+ *     bundle and usable at the destination after IMPORT, and after a
+ *     restart there;
  *   - the envelope: a malformed one is -EPROTO (the caller exits).
  */
 #include <errno.h>
@@ -780,6 +786,318 @@ static void test_migration(void)
 	mgr_stop(&dst);
 }
 
+/* ------------------------------------------------------- certified EKs */
+
+/* DEEP_QUOTE with no platform TPM: PLATFORM once the EK check passed,
+ * DENIED when the EK is not one certified for uuid. */
+static enum mgr_rc deep(struct mgrd_kh *kh, int inst, const uint8_t *ek,
+			size_t len)
+{
+	struct mgr_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.op = MGR_CTL_DEEP_QUOTE;
+	q.u.deep_quote.uuid = U[inst];
+	q.u.deep_quote.ek_public = (struct mgr_blob_ref){ek, (uint32_t)len};
+	q.u.deep_quote.nonce_len = 8;
+	q.u.deep_quote.pcr_mask = 0x1;
+	return call(kh, MGR_CH_CONTROL, 0, &q);
+}
+
+static bool file_exists(const struct mgr *m)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", m->dir, MGRD_EKDB_FILE);
+	return access(path, F_OK) == 0;
+}
+
+/* The EK file as a restarted key holder reads it: has it uuid's EKs? */
+static int durable_eks(const struct mgr *m, int inst)
+{
+	struct mgrd_ekdb db;
+	uint8_t h[8][32];
+	char path[128], why[256];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s", m->dir, MGRD_EKDB_FILE);
+	if (mgrd_ekdb_open(&db, path, &m->keys, why, sizeof(why)))
+		return -1;
+	n = (int)mgrd_ekdb_list(&db, &U[inst], h, 8);
+	mgrd_ekdb_close(&db);
+	return n;
+}
+
+/* ATTACH U[inst] to stub, OPEN (NEW), PROVISION: certificates issued. */
+static bool provisioned(struct mgr *m, int inst, uint32_t stub)
+{
+	struct mgr_req q;
+
+	build(&(struct step){.op = MGR_CTL_ATTACH,
+			     .inst = inst,
+			     .dom = inst,
+			     .label = "guest_ek",
+			     .create = true,
+			     .stub = stub},
+	      &q);
+	if (call(&m->kh, MGR_CH_CONTROL, 0, &q) != MGR_RC_OK)
+		return false;
+	build(&(struct step){.op = MGR_OP_OPEN, .inst = inst}, &q);
+	if (call(&m->kh, MGR_CH_INSTANCE, stub, &q) != MGR_RC_OK ||
+	    R.u.open.status != MGR_OPEN_NEW)
+		return false;
+	build(&(struct step){.op = MGR_OP_PROVISION}, &q);
+	return call(&m->kh, MGR_CH_INSTANCE, stub, &q) == MGR_RC_OK;
+}
+
+static enum mgr_rc commit1(struct mgr *m, uint32_t stub, uint64_t gen)
+{
+	struct mgr_req q;
+
+	build(&(struct step){.op = MGR_OP_COMMIT,
+			     .sname = MGR_STATE_PERMALL,
+			     .gen = gen,
+			     .present = true},
+	      &q);
+	return call(&m->kh, MGR_CH_INSTANCE, stub, &q);
+}
+
+/* Stop the key holder (a crash: nothing more is written) and start it
+ * again on the same directory. */
+static bool restart(struct mgr *m, struct mgr_ident *ident)
+{
+	struct mgr_root root;
+	struct mgr_ca *ca = NULL;
+	char why[512], path[128];
+
+	if (ident) /* mgrd_kh_fini frees the one it holds */
+		m->kh.ident = NULL;
+	mgrd_kh_fini(&m->kh);
+	if (mgr_root_open(m->rd, &m->keys, &m->ctr, &root, why, sizeof(why)) ||
+	    mgr_ca_create("test CA", &ca, why, sizeof(why)))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", m->dir, MGRD_EKDB_FILE);
+	return mgrd_kh_init(&m->kh,
+			    &(struct mgrd_kh_config){.dir = m->rd,
+						     .ekdb_path = path,
+						     .keys = &m->keys,
+						     .counter = &m->ctr,
+						     .root = &root,
+						     .ca = ca,
+						     .ident = ident,
+						     .pcr_mask = 0x95},
+			    why, sizeof(why)) == 0;
+}
+
+static void test_certified_eks(void)
+{
+	struct mgr m;
+	enum mgr_rc rc;
+
+	if (!TH_CHECK(mgr_start(&m, 9, NULL), "manager started"))
+		return;
+	if (!TH_CHECK(provisioned(&m, 0, 5), "instance 0 provisioned"))
+		goto out;
+	rc = deep(&m.kh, 0, ek_rsa, ek_rsa_len);
+	TH_CHECK(rc == MGR_RC_DENIED && strstr(R.msg, "not an EK"),
+		 "DEEP_QUOTE after PROVISION, before the first COMMIT: "
+		 "DENIED (%s %s)",
+		 mgr_rc_str(rc), R.msg);
+	TH_CHECK(!file_exists(&m),
+		 "PROVISION alone writes nothing (no durable write of its "
+		 "own)");
+	/* The manager dies here: the instance was never committed. */
+	if (!TH_CHECK(restart(&m, NULL), "restart after PROVISION"))
+		goto out;
+	TH_CHECK(deep(&m.kh, 0, ek_rsa, ek_rsa_len) == MGR_RC_DENIED,
+		 "after the restart: not certified as far as anyone knows");
+	if (!TH_CHECK(provisioned(&m, 0, 5),
+		      "after the restart: OPEN is NEW, provisioned again"))
+		goto out;
+	rc = commit1(&m, 5, 1);
+	TH_CHECK(rc == MGR_RC_OK, "first COMMIT: %s", mgr_rc_str(rc));
+	TH_CHECK(durable_eks(&m, 0) == 2,
+		 "the first COMMIT made both EKs durable (%d)",
+		 durable_eks(&m, 0));
+	rc = deep(&m.kh, 0, ek_rsa, ek_rsa_len);
+	TH_CHECK(rc == MGR_RC_PLATFORM && strstr(R.msg, "no platform TPM"),
+		 "DEEP_QUOTE of the RSA EK after the COMMIT: past the EK check "
+		 "(%s %s)",
+		 mgr_rc_str(rc), R.msg);
+	TH_CHECK(deep(&m.kh, 0, ek_ecc, ek_ecc_len) == MGR_RC_PLATFORM,
+		 "... and of the ECC EK");
+	TH_CHECK(deep(&m.kh, 0, ek_bad, ek_bad_len) == MGR_RC_DENIED,
+		 "an EK never certified: DENIED");
+	TH_CHECK(deep(&m.kh, 1, ek_rsa, ek_rsa_len) == MGR_RC_NOT_FOUND,
+		 "another instance's uuid: NOT_FOUND");
+	TH_CHECK(commit1(&m, 5, 2) == MGR_RC_OK && durable_eks(&m, 0) == 2,
+		 "later COMMITs: the same two EKs");
+	if (!TH_CHECK(restart(&m, NULL), "restart after the COMMIT"))
+		goto out;
+	TH_CHECK(deep(&m.kh, 0, ek_rsa, ek_rsa_len) == MGR_RC_PLATFORM,
+		 "after a restart: still certified");
+
+	/* Instance 1: the EK file cannot be written (a directory is in
+	 * its way) at its first COMMIT: nothing committed, fail closed. */
+	if (!TH_CHECK(provisioned(&m, 1, 6), "instance 1 provisioned"))
+		goto out;
+	{
+		char path[160];
+		unsigned inc0 = m.f.increments;
+
+		snprintf(path, sizeof(path), "%s/%s.tmp", m.dir,
+			 MGRD_EKDB_FILE);
+		TH_CHECK(mkdir(path, 0700) == 0, "block %s", path);
+		rc = commit1(&m, 6, 1);
+		TH_CHECK(rc == MGR_RC_STORAGE &&
+				 strstr(R.msg, "certified EKs not stored"),
+			 "COMMIT with the EK file failing: STORAGE (%s %s)",
+			 mgr_rc_str(rc), R.msg);
+		TH_CHECK(m.f.increments == inc0,
+			 "no root commit after the EK file failed");
+		TH_CHECK(deep(&m.kh, 0, ek_rsa, ek_rsa_len) == MGR_RC_STORAGE,
+			 "then everything is refused (fail closed)");
+		rmdir(path);
+	}
+	if (!TH_CHECK(restart(&m, NULL), "restart after the failure"))
+		goto out;
+	TH_CHECK(durable_eks(&m, 1) == 0 &&
+			 deep(&m.kh, 1, ek_rsa, ek_rsa_len) == MGR_RC_DENIED,
+		 "instance 1: no EKs certified");
+	TH_CHECK(provisioned(&m, 1, 6) && commit1(&m, 6, 1) == MGR_RC_OK &&
+			 durable_eks(&m, 1) == 2,
+		 "instance 1: NEW again, provisioned, committed");
+out:
+	mgr_stop(&m);
+}
+
+/* mgrd_ekdb on its own: put/flush, a failed flush drops what it did not
+ * write, a failed forget is written by the next flush. */
+static void test_ekdb(void)
+{
+	struct mgr m;
+	struct mgrd_ekdb *db;
+	uint8_t h[3][32];
+	char tmp[160], why[256];
+	int rc;
+
+	if (!TH_CHECK(mgr_start(&m, 12, NULL), "manager started"))
+		return;
+	db = &m.kh.ekdb;
+	memset(h, 0, sizeof(h));
+	for (int i = 0; i < 3; i++)
+		h[i][0] = (uint8_t)(0x10 + i);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", m.dir, MGRD_EKDB_FILE);
+	TH_CHECK(mgrd_ekdb_put(db, &U[0], h[0], why, sizeof(why)) == 0 &&
+			 mgrd_ekdb_put(db, &U[0], h[0], why, sizeof(why)) ==
+				 0 &&
+			 db->count == 1 && !file_exists(&m),
+		 "put: in memory only, once");
+	mkdir(tmp, 0700);
+	rc = mgrd_ekdb_flush(db, false, why, sizeof(why));
+	TH_CHECK(rc < 0 && strstr(why, "writing") && db->count == 0 &&
+			 !mgrd_ekdb_has(db, &U[0], h[0]),
+		 "a failed flush: an error naming the write, the unwritten "
+		 "entry gone from memory too (%s)",
+		 why);
+	rmdir(tmp);
+	TH_CHECK(mgrd_ekdb_put(db, &U[0], h[1], why, sizeof(why)) == 0 &&
+			 mgrd_ekdb_put(db, &U[1], h[2], why, sizeof(why)) ==
+				 0 &&
+			 mgrd_ekdb_flush(db, true, why, sizeof(why)) == 0 &&
+			 durable_eks(&m, 0) == 1 && durable_eks(&m, 1) == 1,
+		 "flush: both written (%s)", why);
+	{
+		uint8_t out[4][32];
+
+		TH_CHECK(mgrd_ekdb_list(db, &U[0], out, 4) == 1 &&
+				 !memcmp(out[0], h[1], 32) &&
+				 mgrd_ekdb_list(db, &U[1], out, 0) == 0,
+			 "list: uuid's entries, at most max");
+	}
+	mkdir(tmp, 0700);
+	rc = mgrd_ekdb_forget(db, &U[0], why, sizeof(why));
+	TH_CHECK(rc < 0 && !mgrd_ekdb_has(db, &U[0], h[1]) &&
+			 durable_eks(&m, 0) == 1,
+		 "a failed forget: gone from memory, still in the file");
+	rmdir(tmp);
+	TH_CHECK(mgrd_ekdb_flush(db, true, why, sizeof(why)) == 0 &&
+			 durable_eks(&m, 0) == 0 && durable_eks(&m, 1) == 1,
+		 "the next flush writes the forget (%s)", why);
+	mgr_stop(&m);
+}
+
+/* The certified EKs travel with the bundle. */
+static void test_migrated_eks(void)
+{
+	struct mgr src, dst;
+	struct mgr_ident *id_src = NULL, *id_dst = NULL;
+	uint8_t spki[MGR_IDENT_SPKI_MAX], fpr[MGR_FPR_LEN];
+	uint8_t bundle[MGR_BUNDLE_MAX];
+	size_t spki_len = 0, blen = 0;
+	struct mgr_req q;
+	enum mgr_rc rc;
+	char why[256];
+
+	if (!TH_CHECK(!mgr_ident_create(&id_src, why, sizeof(why)) &&
+			      !mgr_ident_create(&id_dst, why, sizeof(why)),
+		      "identities: %s", why))
+		return;
+	mgr_ident_public(id_dst, spki, sizeof(spki), &spki_len, fpr);
+	if (!TH_CHECK(mgr_start(&src, 10, id_src) &&
+			      mgr_start(&dst, 11, id_dst),
+		      "managers started"))
+		return;
+	if (!TH_CHECK(provisioned(&src, 0, 5) && commit1(&src, 5, 1) == 0,
+		      "source: provisioned and committed"))
+		goto out;
+	build(&(struct step){.op = MGR_CTL_DETACH, .inst = 0}, &q);
+	call(&src.kh, MGR_CH_CONTROL, 0, &q);
+	memset(&q, 0, sizeof(q));
+	q.op = MGR_CTL_EXPORT;
+	q.u.export_.uuid = U[0];
+	q.u.export_.dest_pubkey =
+		(struct mgr_blob_ref){spki, (uint32_t)spki_len};
+	rc = call(&src.kh, MGR_CH_CONTROL, 0, &q);
+	if (!TH_CHECK(rc == MGR_RC_OK, "EXPORT: %s %s", mgr_rc_str(rc), R.msg))
+		goto out;
+	blen = R.u.export_.bundle.len;
+	memcpy(bundle, R.u.export_.bundle.data, blen);
+	TH_CHECK(deep(&src.kh, 0, ek_rsa, ek_rsa_len) == MGR_RC_DENIED,
+		 "source after EXPORT: its EKs forgotten there");
+	{
+		struct mgr_bundle_info info;
+
+		TH_CHECK(mgr_bundle_open(id_dst, bundle, blen, NULL, 0, &info,
+					 why, sizeof(why)) == MGR_SEAL_OK &&
+				 info.version == 2 && info.ek_count == 2,
+			 "the bundle: version 2, two EK digests (%s)", why);
+		OPENSSL_cleanse(&info, sizeof(info));
+	}
+	TH_CHECK(deep(&dst.kh, 0, ek_rsa, ek_rsa_len) == MGR_RC_NOT_FOUND,
+		 "destination before IMPORT: NOT_FOUND");
+	memset(&q, 0, sizeof(q));
+	q.op = MGR_CTL_IMPORT;
+	q.u.import.bundle = (struct mgr_blob_ref){bundle, (uint32_t)blen};
+	rc = call(&dst.kh, MGR_CH_CONTROL, 0, &q);
+	TH_CHECK(rc == MGR_RC_OK, "IMPORT: %s %s", mgr_rc_str(rc), R.msg);
+	TH_CHECK(deep(&dst.kh, 0, ek_rsa, ek_rsa_len) == MGR_RC_PLATFORM &&
+			 deep(&dst.kh, 0, ek_ecc, ek_ecc_len) ==
+				 MGR_RC_PLATFORM,
+		 "destination after IMPORT: both EKs past the EK check");
+	TH_CHECK(deep(&dst.kh, 0, ek_bad, ek_bad_len) == MGR_RC_DENIED,
+		 "destination: an EK the source never certified: DENIED");
+	TH_CHECK(durable_eks(&dst, 0) == 2, "destination: durable with the "
+					    "IMPORT's commit");
+	if (TH_CHECK(restart(&dst, id_dst), "destination restarted"))
+		TH_CHECK(deep(&dst.kh, 0, ek_rsa, ek_rsa_len) ==
+				 MGR_RC_PLATFORM,
+			 "destination after a restart: still certified");
+out:
+	mgr_stop(&src);
+	mgr_stop(&dst);
+}
+
 static void test_envelope(void)
 {
 	struct mgr m;
@@ -850,6 +1168,9 @@ int main(void)
 	test_group_commit();
 	test_commit_failure();
 	test_migration();
+	test_certified_eks();
+	test_ekdb();
+	test_migrated_eks();
 	test_envelope();
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(ecc);

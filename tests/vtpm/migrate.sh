@@ -16,7 +16,9 @@
 #     wrong source key refused; the file imported (--from A's key); the
 #     same file a second time refused; a guest created against B reads
 #     the NV value back and writes another; its EK certificate still
-#     chains to A's CA;
+#     chains to A's CA; a deep quote works on B (the bundle carried the
+#     EKs A certified), by B's platform TPM: A's pin refuses it, a pin of
+#     B's own is made on first use;
 #   - back to A: exported from B, imported on A, which sets aside the
 #     stale state directory it kept and refuses nothing; the guest on A
 #     reads the value written on B;
@@ -136,6 +138,7 @@ ATT=(hv vtpm attest mig --golden "$G/golden" --ca "$G/A-ca.pem" --deep --platfor
 expect "A: attest --deep, first use: AK and PCR digest pinned" 0 'deep quote +OK .*trust on first use' -- "${ATT[@]}"
 expect "A: attest --deep again: the pin holds" 0 'deep quote +OK .*match the pin' -- "${ATT[@]}"
 cp "$G/pin" "$G/pin.good"
+cp "$G/pin" "$G/pin-A" # A's real pin, for the deep quote on B
 sed -i 's/^pcr-digest .*/pcr-digest 0000000000000000000000000000000000000000000000000000000000000000/' "$G/pin"
 expect "A: attest --deep against another platform state: refused" 1 'deep quote +FAIL .*booted something else' -- "${ATT[@]}"
 sed -i 's/^ak-name .*/ak-name 000b0000000000000000000000000000000000000000000000000000000000000000/' "$G/pin.good"
@@ -202,6 +205,13 @@ expect "B: attest with A's CA: OK" 0 'attestation of mig: OK' -- \
 	hv vtpm attest mig --golden "$G/golden-B" --ca "$G/A-ca.pem"
 expect "B: the EK certificate does not chain to B's CA" 1 'EK certificate +FAIL' -- \
 	hv vtpm attest mig --golden "$G/golden-B" --ca "$G/B-ca.pem"
+DEEPB=(hv vtpm attest mig --golden "$G/golden-B" --ca "$G/A-ca.pem" --deep)
+expect "B: attest --deep: the EKs A certified came along, B's platform quotes" 0 \
+	'deep quote +OK .*trust on first use' -- "${DEEPB[@]}" --platform-ak "$G/pin-B"
+expect "B: attest --deep again: B's pin holds" 0 'deep quote +OK .*match the pin' -- \
+	"${DEEPB[@]}" --platform-ak "$G/pin-B"
+expect "B: attest --deep against A's platform pin: refused (another platform)" 1 \
+	'deep quote +FAIL .*not the pinned' -- "${DEEPB[@]}" --platform-ak "$G/pin-A"
 console_ok mig "B: NV written on B" 'STEP nvwrite2 ok'
 expect "B: destroy" 0 '' -- hv destroy mig
 expect "audit: import recorded" 0 '"op": *"import".*"result": *"done"' -- hv --json vtpm audit -n 20
