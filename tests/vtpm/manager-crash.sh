@@ -107,6 +107,12 @@ wp=$!
 for _ in $(seq 500); do [ "$(grep -c '^ack ' "$WOUT")" -ge 3 ] && break; sleep_ms 10; done
 kill -KILL $wp; wait $wp 2>/dev/null
 ack=$(last_ack "$WOUT")
+# The kill may have left a committed permall.new (made durable by the
+# manager, not yet renamed): the next open moves it into place, and it
+# would then hide the old permall put back below.  Settle the directory
+# the way a start does before taking the copies.
+"$CRASH" check "$SD" "$ack" >/dev/null 2>&1
+ok "the directory is settled (no permall.new)" "$( [ ! -e "$SD/permall.new" ]; echo $?)" "$(ls -l "$SD")"
 cp "$SD/permall" "$TL_TMP/new.permall"
 cp "$TL_TMP/old.permall" "$SD/permall"
 expect "check: an older permall put back is a rollback" 1 'rollback' -- "$CRASH" check "$SD" "$ack"
