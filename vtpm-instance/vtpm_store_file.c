@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "vtpm-instance/vtpm.h"
+#include "vtpm-instance/vtpm_util.h"
 
 #define STORE_MAGIC    0x53545648u
 #define STORE_VERSION  1u
@@ -87,31 +88,6 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t len)
 			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
 	}
 	return ~crc;
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -196,14 +172,14 @@ static int file_load(void *ctx, const char *name, uint8_t **data, size_t *len)
 		goto out;
 
 	ret = -EBADMSG;
-	plen = get_le32(buf + offsetof(struct store_hdr, length));
-	if (get_le32(buf) != STORE_MAGIC ||
-	    get_le16(buf + offsetof(struct store_hdr, version)) !=
+	plen = vtpm_get_le32(buf + offsetof(struct store_hdr, length));
+	if (vtpm_get_le32(buf) != STORE_MAGIC ||
+	    vtpm_get_le16(buf + offsetof(struct store_hdr, version)) !=
 		    STORE_VERSION ||
-	    get_le16(buf + offsetof(struct store_hdr, reserved)) != 0 ||
+	    vtpm_get_le16(buf + offsetof(struct store_hdr, reserved)) != 0 ||
 	    plen != size - STORE_HDR_SIZE ||
 	    crc32_ieee(buf + STORE_HDR_SIZE, plen) !=
-		    get_le32(buf + offsetof(struct store_hdr, crc32)))
+		    vtpm_get_le32(buf + offsetof(struct store_hdr, crc32)))
 		goto out;
 	ret = -ENOMEM;
 	out = malloc(plen ? plen : 1);
@@ -241,11 +217,11 @@ static int file_store(void *ctx, const char *name, const uint8_t *data,
 	if (fd < 0)
 		return -errno;
 
-	put_le32(hdr, STORE_MAGIC);
-	put_le16(hdr + offsetof(struct store_hdr, version), STORE_VERSION);
-	put_le16(hdr + offsetof(struct store_hdr, reserved), 0);
-	put_le32(hdr + offsetof(struct store_hdr, length), (uint32_t)len);
-	put_le32(hdr + offsetof(struct store_hdr, crc32),
+	vtpm_put_le32(hdr, STORE_MAGIC);
+	vtpm_put_le16(hdr + offsetof(struct store_hdr, version), STORE_VERSION);
+	vtpm_put_le16(hdr + offsetof(struct store_hdr, reserved), 0);
+	vtpm_put_le32(hdr + offsetof(struct store_hdr, length), (uint32_t)len);
+	vtpm_put_le32(hdr + offsetof(struct store_hdr, crc32),
 		 len ? crc32_ieee(data, len) : 0);
 	ret = write_all(fd, hdr, sizeof(hdr));
 	if (!ret && len)

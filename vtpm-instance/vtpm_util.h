@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vtpm_util.h - the few helpers every vTPM and manager file needs: a
- * "why" message for callers that pass a buffer, and TPM wire integers
- * (big-endian).  Header-only (static inline), so each library and fuzz
+ * "why" message for callers that pass a buffer, TPM wire integers
+ * (big-endian) and our own file formats' integers (little-endian,
+ * docs/formats.md §5-8).  Header-only (static inline), so each library and fuzz
  * harness that includes it needs no extra object.
  */
 #ifndef HVSEC_VTPM_UTIL_H
@@ -14,10 +15,9 @@
 #include <stdio.h>
 
 /* Formats into why (NUL-terminated, truncated) unless why is NULL. */
-static inline void vtpm_set_why(char *why, size_t why_len, const char *fmt,
-				...) __attribute__((format(printf, 3, 4)));
-static inline void vtpm_set_why(char *why, size_t why_len, const char *fmt,
-				...)
+static inline void vtpm_set_why(char *why, size_t why_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline void vtpm_set_why(char *why, size_t why_len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -49,6 +49,41 @@ static inline void vtpm_put_be32(uint8_t *p, uint32_t v)
 {
 	vtpm_put_be16(p, (uint16_t)(v >> 16));
 	vtpm_put_be16(p + 2, (uint16_t)v);
+}
+
+static inline uint16_t vtpm_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t vtpm_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t vtpm_get_le64(const uint8_t *p)
+{
+	return (uint64_t)vtpm_get_le32(p) | (uint64_t)vtpm_get_le32(p + 4)
+						    << 32;
+}
+
+static inline void vtpm_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void vtpm_put_le32(uint8_t *p, uint32_t v)
+{
+	vtpm_put_le16(p, (uint16_t)v);
+	vtpm_put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void vtpm_put_le64(uint8_t *p, uint64_t v)
+{
+	vtpm_put_le32(p, (uint32_t)v);
+	vtpm_put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
 #endif /* HVSEC_VTPM_UTIL_H */

@@ -931,18 +931,6 @@ enum att_err att_pcr_read_response(const uint8_t *rsp, size_t len,
 static_assert(SER_SEL_SIZE == sizeof(TPML_PCR_SELECTION), "selection");
 static_assert(SER_LIST_SIZE == sizeof(TPML_DIGEST), "digest list");
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	put_le16(p, (uint16_t)v);
-	put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
 enum att_err att_pcrs_serialize(const struct att_pcr_sel *sel, unsigned nsel,
 				const struct mb_pcrs *pcrs, uint8_t **buf,
 				size_t *len, char *why, size_t why_len)
@@ -971,17 +959,17 @@ enum att_err att_pcrs_serialize(const struct att_pcr_sel *sel, unsigned nsel,
 	p = calloc(1, size);
 	if (!p)
 		return ATT_E_NOMEM;
-	put_le32(p, nsel);
+	vtpm_put_le32(p, nsel);
 	for (unsigned i = 0; i < nsel; i++) {
 		uint8_t *slot = p + 4 + 8 * i;
 
-		put_le16(slot, sel[i].hash);
+		vtpm_put_le16(slot, sel[i].hash);
 		slot[2] = 3; /* sizeofSelect */
 		slot[3] = (uint8_t)sel[i].mask;
 		slot[4] = (uint8_t)(sel[i].mask >> 8);
 		slot[5] = (uint8_t)(sel[i].mask >> 16);
 	}
-	put_le32(p + SER_SEL_SIZE, (uint32_t)lists);
+	vtpm_put_le32(p + SER_SEL_SIZE, (uint32_t)lists);
 	for (unsigned i = 0; i < nsel; i++) {
 		const struct mb_pcr_bank *bk = mb_pcrs_bank(pcrs, sel[i].hash);
 
@@ -992,8 +980,8 @@ enum att_err att_pcrs_serialize(const struct att_pcr_sel *sel, unsigned nsel,
 				continue;
 			list = p + SER_SEL_SIZE + 4 + (k / SER_DIGESTS) * SER_LIST_SIZE;
 			d = list + 4 + (k % SER_DIGESTS) * SER_DIGEST_SIZE;
-			put_le32(list, (uint32_t)(k % SER_DIGESTS + 1));
-			put_le16(d, bk->size);
+			vtpm_put_le32(list, (uint32_t)(k % SER_DIGESTS + 1));
+			vtpm_put_le16(d, bk->size);
 			memcpy(d + 2, bk->pcr[pcr], bk->size);
 			k++;
 		}

@@ -842,18 +842,6 @@ out:
 
 /* ---------------------------------------------------------------- writer */
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	put_le16(p, (uint16_t)v);
-	put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
 /* Room for n more bytes (total stays <= MB_LOG_MAX). */
 static enum mb_err log_reserve(struct mb_log *log, size_t n)
 {
@@ -896,19 +884,19 @@ enum mb_err mb_log_init(struct mb_log *log, const uint16_t *algs,
 		return err;
 	p = log->buf;
 	memset(p, 0, total);
-	put_le32(p + 0, 0);		    /* PCRIndex */
-	put_le32(p + 4, MB_EV_NO_ACTION);   /* EventType */
-	put_le32(p + 28, (uint32_t)spec);   /* EventSize; Digest stays 0 */
+	vtpm_put_le32(p + 0, 0);		    /* PCRIndex */
+	vtpm_put_le32(p + 4, MB_EV_NO_ACTION);   /* EventType */
+	vtpm_put_le32(p + 28, (uint32_t)spec);   /* EventSize; Digest stays 0 */
 	memcpy(p + 32, SPEC_ID_SIG, SPEC_ID_SIG_LEN);
-	put_le32(p + 48, 0); /* platformClass: client */
+	vtpm_put_le32(p + 48, 0); /* platformClass: client */
 	p[52] = 0;	     /* specVersionMinor */
 	p[53] = 2;	     /* specVersionMajor */
 	p[54] = 0;	     /* specErrata */
 	p[55] = 2;	     /* uintnSize: UINT64 */
-	put_le32(p + 56, nalgs);
+	vtpm_put_le32(p + 56, nalgs);
 	for (unsigned i = 0; i < nalgs; i++) {
-		put_le16(p + 60 + 4 * i, algs[i]);
-		put_le16(p + 62 + 4 * i, (uint16_t)mb_alg_size(algs[i]));
+		vtpm_put_le16(p + 60 + 4 * i, algs[i]);
+		vtpm_put_le16(p + 62 + 4 * i, (uint16_t)mb_alg_size(algs[i]));
 		log->algs[i] = algs[i];
 	}
 	p[60 + 4 * nalgs] = 0; /* vendorInfoSize */
@@ -948,18 +936,18 @@ enum mb_err mb_log_add(struct mb_log *log, uint32_t pcr, uint32_t type,
 	if (err)
 		return err;
 	p = log->buf + log->len;
-	put_le32(p, pcr);
-	put_le32(p + 4, type);
-	put_le32(p + 8, log->nalgs);
+	vtpm_put_le32(p, pcr);
+	vtpm_put_le32(p + 4, type);
+	vtpm_put_le32(p + 8, log->nalgs);
 	p += EV2_FIXED;
 	for (unsigned i = 0; i < log->nalgs; i++) {
 		size_t n = mb_alg_size(log->algs[i]);
 
-		put_le16(p, log->algs[i]);
+		vtpm_put_le16(p, log->algs[i]);
 		memcpy(p + 2, mb_digests_get(d, log->algs[i]), n);
 		p += 2 + n;
 	}
-	put_le32(p, (uint32_t)data_len);
+	vtpm_put_le32(p, (uint32_t)data_len);
 	if (data_len)
 		memcpy(p + 4, data, data_len);
 	log->len += rec;

@@ -112,40 +112,6 @@ struct mgr_ident {
 
 /* ------------------------------------------------------------ helpers */
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;
@@ -454,9 +420,9 @@ enum mgr_seal_err mgr_ident_seal(const struct mgr_ident *id,
 		    1 ||
 	    BN_bn2binpad(bn, d, SCALAR_LEN) != (int)SCALAR_LEN)
 		goto out;
-	put_le32(buf + ID_OFF_MAGIC, ID_MAGIC);
-	put_le16(buf + ID_OFF_VER, ID_VERSION);
-	put_le16(buf + ID_OFF_RSVD, 0);
+	vtpm_put_le32(buf + ID_OFF_MAGIC, ID_MAGIC);
+	vtpm_put_le16(buf + ID_OFF_VER, ID_VERSION);
+	vtpm_put_le16(buf + ID_OFF_RSVD, 0);
 	if (RAND_bytes(buf + ID_OFF_NONCE, MGR_NONCE_LEN) != 1)
 		goto out;
 	memcpy(buf + ID_OFF_SPKI, id->spki, SPKI_LEN);
@@ -554,16 +520,16 @@ enum mgr_seal_err mgr_ident_unseal(const uint8_t *buf, size_t len,
 			     len);
 		return MGR_SEAL_E_TRUNCATED;
 	}
-	if (get_le32(buf + ID_OFF_MAGIC) != ID_MAGIC) {
+	if (vtpm_get_le32(buf + ID_OFF_MAGIC) != ID_MAGIC) {
 		vtpm_set_why(why, why_len, "identity: bad magic");
 		return MGR_SEAL_E_MAGIC;
 	}
-	if (get_le16(buf + ID_OFF_VER) != ID_VERSION) {
+	if (vtpm_get_le16(buf + ID_OFF_VER) != ID_VERSION) {
 		vtpm_set_why(why, why_len, "identity: version %u, we read %u",
-			     get_le16(buf + ID_OFF_VER), ID_VERSION);
+			     vtpm_get_le16(buf + ID_OFF_VER), ID_VERSION);
 		return MGR_SEAL_E_VERSION;
 	}
-	if (get_le16(buf + ID_OFF_RSVD)) {
+	if (vtpm_get_le16(buf + ID_OFF_RSVD)) {
 		vtpm_set_why(why, why_len, "identity: reserved field not zero");
 		return MGR_SEAL_E_RESERVED;
 	}
@@ -708,17 +674,17 @@ static void entry_encode(const struct mgr_inst *inst, size_t lab, uint8_t *p)
 	memcpy(p + E_OFF_UUID, inst->uuid.b, MGR_UUID_LEN);
 	memcpy(p + E_OFF_KEY, inst->key, MGR_KEY_LEN);
 	memcpy(p + E_OFF_DOMAIN, inst->domain.b, MGR_UUID_LEN);
-	put_le32(p + E_OFF_FLAGS, inst->flags & ~MGR_INST_F_MIGRATED);
-	put_le16(p + E_OFF_LABLEN, (uint16_t)lab);
-	put_le16(p + E_OFF_RSVD, 0);
+	vtpm_put_le32(p + E_OFF_FLAGS, inst->flags & ~MGR_INST_F_MIGRATED);
+	vtpm_put_le16(p + E_OFF_LABLEN, (uint16_t)lab);
+	vtpm_put_le16(p + E_OFF_RSVD, 0);
 	for (unsigned s = 0; s < MGR_STATE_NAMES; s++) {
 		uint8_t *q = p + E_OFF_STATE + s * E_REF_LEN;
 		const struct mgr_state_ref *r = &inst->state[s];
 
-		put_le64(q, r->generation);
+		vtpm_put_le64(q, r->generation);
 		memcpy(q + 8, r->tag, MGR_TAG_LEN);
-		put_le32(q + 24, r->present ? REF_F_PRESENT : 0);
-		put_le32(q + 28, 0);
+		vtpm_put_le32(q + 24, r->present ? REF_F_PRESENT : 0);
+		vtpm_put_le32(q + 28, 0);
 	}
 	memcpy(p + E_FIXED, inst->label, lab);
 }
@@ -736,7 +702,7 @@ static enum mgr_seal_err eks_decode(const uint8_t *p, size_t len,
 			     len);
 		return MGR_SEAL_E_BODY;
 	}
-	n = get_le32(p);
+	n = vtpm_get_le32(p);
 	if (n > MGR_BUNDLE_EK_MAX) {
 		vtpm_set_why(why, why_len, "bundle: %u EK digests, at most %u",
 			     n, MGR_BUNDLE_EK_MAX);
@@ -780,15 +746,15 @@ static enum mgr_seal_err entry_decode(const uint8_t *p, size_t len,
 	memcpy(e->uuid.b, p + E_OFF_UUID, MGR_UUID_LEN);
 	memcpy(e->key, p + E_OFF_KEY, MGR_KEY_LEN);
 	memcpy(e->domain.b, p + E_OFF_DOMAIN, MGR_UUID_LEN);
-	flags = get_le32(p + E_OFF_FLAGS);
+	flags = vtpm_get_le32(p + E_OFF_FLAGS);
 	if (flags & ~(MGR_INST_F_ALL & ~MGR_INST_F_MIGRATED)) {
 		vtpm_set_why(why, why_len,
 			     "bundle entry: flags 0x%x not allowed", flags);
 		return MGR_SEAL_E_BODY;
 	}
 	e->flags = flags;
-	lab = get_le16(p + E_OFF_LABLEN);
-	if (get_le16(p + E_OFF_RSVD)) {
+	lab = vtpm_get_le16(p + E_OFF_LABLEN);
+	if (vtpm_get_le16(p + E_OFF_RSVD)) {
 		vtpm_set_why(why, why_len, "bundle entry: reserved not zero");
 		return MGR_SEAL_E_BODY;
 	}
@@ -801,12 +767,12 @@ static enum mgr_seal_err entry_decode(const uint8_t *p, size_t len,
 	for (unsigned s = 0; s < MGR_STATE_NAMES; s++) {
 		const uint8_t *q = p + E_OFF_STATE + s * E_REF_LEN;
 		struct mgr_state_ref *r = &e->state[s];
-		uint32_t sf = get_le32(q + 24);
+		uint32_t sf = vtpm_get_le32(q + 24);
 
-		r->generation = get_le64(q);
+		r->generation = vtpm_get_le64(q);
 		memcpy(r->tag, q + 8, MGR_TAG_LEN);
 		r->present = sf & REF_F_PRESENT;
-		if ((sf & ~REF_F_PRESENT) || get_le32(q + 28) ||
+		if ((sf & ~REF_F_PRESENT) || vtpm_get_le32(q + 28) ||
 		    (r->present && !r->generation) ||
 		    (!r->present && !all_zero(r->tag, MGR_TAG_LEN))) {
 			vtpm_set_why(why, why_len,
@@ -904,20 +870,20 @@ enum mgr_seal_err mgr_bundle_seal_eks(
 		ret = MGR_SEAL_E_NOMEM;
 		goto out;
 	}
-	put_le32(b + B_OFF_MAGIC, B_MAGIC);
-	put_le16(b + B_OFF_VER, B_VERSION);
+	vtpm_put_le32(b + B_OFF_MAGIC, B_MAGIC);
+	vtpm_put_le16(b + B_OFF_VER, B_VERSION);
 	memcpy(b + B_OFF_MANAGER, source_manager->b, MGR_UUID_LEN);
 	memcpy(b + B_OFF_DESTFPR, dest_fpr, MGR_FPR_LEN);
 	memcpy(b + B_OFF_SRCSPKI, source->spki, SPKI_LEN);
 	memcpy(b + B_OFF_EPH, pt, POINT_LEN);
 	if (RAND_bytes(b + B_OFF_NONCE, MGR_NONCE_LEN) != 1)
 		goto out;
-	put_le32(b + B_OFF_CTLEN, (uint32_t)ct_len);
+	vtpm_put_le32(b + B_OFF_CTLEN, (uint32_t)ct_len);
 	ret = bundle_key(eph, dest, pt, dest_fpr, key);
 	if (ret)
 		goto out;
 	entry_encode(inst, lab, plain);
-	put_le32(plain + E_FIXED + lab, ek_count);
+	vtpm_put_le32(plain + E_FIXED + lab, ek_count);
 	for (uint32_t i = 0; i < ek_count; i++)
 		memcpy(plain + E_FIXED + lab + 4 + i * EK_LEN, ek_hash[i],
 		       EK_LEN);
@@ -957,23 +923,23 @@ static enum mgr_seal_err bundle_parse(const uint8_t *b, size_t len,
 			len, B_HDR_LEN);
 		return MGR_SEAL_E_TRUNCATED;
 	}
-	if (get_le32(b + B_OFF_MAGIC) != B_MAGIC) {
+	if (vtpm_get_le32(b + B_OFF_MAGIC) != B_MAGIC) {
 		vtpm_set_why(why, why_len,
 			     "bundle: bad magic (not a migration "
 			     "bundle)");
 		return MGR_SEAL_E_MAGIC;
 	}
-	ver = get_le16(b + B_OFF_VER);
+	ver = vtpm_get_le16(b + B_OFF_VER);
 	if (ver < MGR_BUNDLE_VERSION_MIN || ver > MGR_BUNDLE_VERSION) {
 		vtpm_set_why(why, why_len, "bundle: version %u, we read %u..%u",
 			     ver, MGR_BUNDLE_VERSION_MIN, MGR_BUNDLE_VERSION);
 		return MGR_SEAL_E_VERSION;
 	}
-	if (get_le16(b + B_OFF_RSVD) || get_le32(b + B_OFF_RSVD2)) {
+	if (vtpm_get_le16(b + B_OFF_RSVD) || vtpm_get_le32(b + B_OFF_RSVD2)) {
 		vtpm_set_why(why, why_len, "bundle: reserved field not zero");
 		return MGR_SEAL_E_RESERVED;
 	}
-	*ct_len = get_le32(b + B_OFF_CTLEN);
+	*ct_len = vtpm_get_le32(b + B_OFF_CTLEN);
 	max = ver == 1 ? E_MAX : E2_MAX;
 	if (*ct_len > max) {
 		vtpm_set_why(why, why_len,
@@ -1055,7 +1021,7 @@ enum mgr_seal_err mgr_bundle_verify(const uint8_t *buf, size_t len,
 	if (!ret)
 		ret = sha256(buf + B_OFF_SRCSPKI, SPKI_LEN, out->source_fpr);
 	if (!ret) {
-		out->version = get_le16(buf + B_OFF_VER);
+		out->version = vtpm_get_le16(buf + B_OFF_VER);
 		memcpy(out->source_manager.b, buf + B_OFF_MANAGER,
 		       MGR_UUID_LEN);
 		memcpy(out->dest_fpr, buf + B_OFF_DESTFPR, MGR_FPR_LEN);
@@ -1121,7 +1087,7 @@ mgr_bundle_open(const struct mgr_ident *dest, const uint8_t *buf, size_t len,
 	}
 	/* Version 1: the entry is all of it.  Version 2: the entry (its
 	 * label length says where it ends), then the EK digests. */
-	ver = get_le16(buf + B_OFF_VER);
+	ver = vtpm_get_le16(buf + B_OFF_VER);
 	elen = ct_len;
 	if (ver >= 2) {
 		if (ct_len < E_FIXED + 1) {
@@ -1131,7 +1097,7 @@ mgr_bundle_open(const struct mgr_ident *dest, const uint8_t *buf, size_t len,
 			ret = MGR_SEAL_E_BODY;
 			goto out;
 		}
-		elen = E_FIXED + get_le16(plain + E_OFF_LABLEN);
+		elen = E_FIXED + vtpm_get_le16(plain + E_OFF_LABLEN);
 		if (elen > ct_len)
 			elen = ct_len; /* entry_decode names the mismatch */
 	}

@@ -94,29 +94,6 @@ const char *mgr_ptpm_strerror(enum mgr_ptpm_err err)
 
 /* ------------------------------------------------------------ helpers */
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 static unsigned popcount24(uint32_t m)
 {
 	unsigned n = 0;
@@ -606,19 +583,19 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 			     len);
 		return MGR_PTPM_E_FORMAT;
 	}
-	if (get_le32(b + SK_OFF_MAGIC) != MGR_SEALED_MAGIC) {
+	if (vtpm_get_le32(b + SK_OFF_MAGIC) != MGR_SEALED_MAGIC) {
 		vtpm_set_why(why, why_len, "sealed key: bad magic");
 		return MGR_PTPM_E_FORMAT;
 	}
-	if (get_le16(b + SK_OFF_VERSION) != MGR_SEALED_VERSION) {
+	if (vtpm_get_le16(b + SK_OFF_VERSION) != MGR_SEALED_VERSION) {
 		vtpm_set_why(why, why_len,
 			     "sealed key: version %u not supported",
-			     get_le16(b + SK_OFF_VERSION));
+			     vtpm_get_le16(b + SK_OFF_VERSION));
 		return MGR_PTPM_E_FORMAT;
 	}
-	s->mask = get_le32(b + SK_OFF_MASK);
-	if (get_le16(b + SK_OFF_BANK) != TPM2_ALG_SHA256 || !mask_ok(s->mask) ||
-	    get_le16(b + SK_OFF_RSVD) != 0) {
+	s->mask = vtpm_get_le32(b + SK_OFF_MASK);
+	if (vtpm_get_le16(b + SK_OFF_BANK) != TPM2_ALG_SHA256 || !mask_ok(s->mask) ||
+	    vtpm_get_le16(b + SK_OFF_RSVD) != 0) {
 		vtpm_set_why(why, why_len,
 			     "sealed key: bad PCR bank, selection or reserved "
 			     "field");
@@ -723,11 +700,11 @@ enum mgr_ptpm_err mgr_ptpm_seal(struct mgr_ptpm *p, uint32_t mask,
 	buf = malloc(MGR_SEALED_MAX);
 	if (!buf)
 		goto out;
-	put_le32(buf + SK_OFF_MAGIC, MGR_SEALED_MAGIC);
-	put_le16(buf + SK_OFF_VERSION, MGR_SEALED_VERSION);
-	put_le16(buf + SK_OFF_BANK, TPM2_ALG_SHA256);
-	put_le32(buf + SK_OFF_MASK, mask);
-	put_le16(buf + SK_OFF_RSVD, 0);
+	vtpm_put_le32(buf + SK_OFF_MAGIC, MGR_SEALED_MAGIC);
+	vtpm_put_le16(buf + SK_OFF_VERSION, MGR_SEALED_VERSION);
+	vtpm_put_le16(buf + SK_OFF_BANK, TPM2_ALG_SHA256);
+	vtpm_put_le32(buf + SK_OFF_MASK, mask);
+	vtpm_put_le16(buf + SK_OFF_RSVD, 0);
 	memcpy(buf + SK_OFF_PARENT, p->primary_name, NAME_LEN);
 	memcpy(buf + SK_HDR_LEN, values, vlen);
 	off = SK_HDR_LEN + vlen;

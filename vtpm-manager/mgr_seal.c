@@ -138,40 +138,6 @@ const char *mgr_state_name_str(enum mgr_state_name name)
 
 /* ----------------------------------------------------- little-endian */
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 /* ------------------------------------------------------------- cursor */
 
 /* Bounded reader: take() hands out the next n bytes or fails without
@@ -283,13 +249,13 @@ static void blob_header(uint8_t h[MGR_BLOB_HDR_LEN], enum mgr_state_name name,
 			const struct mgr_uuid *uuid, uint64_t gen,
 			uint32_t ct_len, const uint8_t nonce[MGR_NONCE_LEN])
 {
-	put_le32(h + BLOB_OFF_MAGIC, MGR_BLOB_MAGIC);
-	put_le16(h + BLOB_OFF_VERSION, MGR_BLOB_VERSION);
+	vtpm_put_le32(h + BLOB_OFF_MAGIC, MGR_BLOB_MAGIC);
+	vtpm_put_le16(h + BLOB_OFF_VERSION, MGR_BLOB_VERSION);
 	h[BLOB_OFF_NAME] = (uint8_t)name;
 	h[BLOB_OFF_RSVD] = 0;
 	memcpy(h + BLOB_OFF_UUID, uuid->b, MGR_UUID_LEN);
-	put_le64(h + BLOB_OFF_GEN, gen);
-	put_le32(h + BLOB_OFF_CTLEN, ct_len);
+	vtpm_put_le64(h + BLOB_OFF_GEN, gen);
+	vtpm_put_le32(h + BLOB_OFF_CTLEN, ct_len);
 	memcpy(h + BLOB_OFF_NONCE, nonce, MGR_NONCE_LEN);
 }
 
@@ -343,15 +309,15 @@ enum mgr_seal_err mgr_blob_parse(const uint8_t *buf, size_t len,
 	h = take(&c, MGR_BLOB_HDR_LEN);
 	if (!h)
 		return MGR_SEAL_E_TRUNCATED;
-	if (get_le32(h + BLOB_OFF_MAGIC) != MGR_BLOB_MAGIC)
+	if (vtpm_get_le32(h + BLOB_OFF_MAGIC) != MGR_BLOB_MAGIC)
 		return MGR_SEAL_E_MAGIC;
-	if (get_le16(h + BLOB_OFF_VERSION) != MGR_BLOB_VERSION)
+	if (vtpm_get_le16(h + BLOB_OFF_VERSION) != MGR_BLOB_VERSION)
 		return MGR_SEAL_E_VERSION;
 	if (h[BLOB_OFF_RSVD] != 0)
 		return MGR_SEAL_E_RESERVED;
 	if (!mgr_state_name_str((enum mgr_state_name)h[BLOB_OFF_NAME]))
 		return MGR_SEAL_E_NAME;
-	ct_len = get_le32(h + BLOB_OFF_CTLEN);
+	ct_len = vtpm_get_le32(h + BLOB_OFF_CTLEN);
 	if (ct_len > MGR_STATE_MAX)
 		return MGR_SEAL_E_TOO_BIG;
 	ct = take(&c, ct_len);
@@ -363,7 +329,7 @@ enum mgr_seal_err mgr_blob_parse(const uint8_t *buf, size_t len,
 	hdr->version = MGR_BLOB_VERSION;
 	hdr->name = (enum mgr_state_name)h[BLOB_OFF_NAME];
 	memcpy(hdr->uuid.b, h + BLOB_OFF_UUID, MGR_UUID_LEN);
-	hdr->generation = get_le64(h + BLOB_OFF_GEN);
+	hdr->generation = vtpm_get_le64(h + BLOB_OFF_GEN);
 	hdr->ct_len = ct_len;
 	memcpy(hdr->nonce, h + BLOB_OFF_NONCE, MGR_NONCE_LEN);
 	memcpy(hdr->tag, tag, MGR_TAG_LEN);
@@ -665,15 +631,15 @@ static size_t entry_len(const struct mgr_inst *e)
 static void root_header(uint8_t h[MGR_ROOT_HDR_LEN], const struct mgr_root *r,
 			uint32_t ct_len, const uint8_t nonce[MGR_NONCE_LEN])
 {
-	put_le32(h + ROOT_OFF_MAGIC, MGR_ROOT_MAGIC);
-	put_le16(h + ROOT_OFF_VERSION, MGR_ROOT_VERSION);
-	put_le16(h + ROOT_OFF_RSVD, 0);
-	put_le64(h + ROOT_OFF_GEN, r->generation);
-	put_le32(h + ROOT_OFF_NV, r->nv_index);
-	put_le32(h + ROOT_OFF_CTLEN, ct_len);
+	vtpm_put_le32(h + ROOT_OFF_MAGIC, MGR_ROOT_MAGIC);
+	vtpm_put_le16(h + ROOT_OFF_VERSION, MGR_ROOT_VERSION);
+	vtpm_put_le16(h + ROOT_OFF_RSVD, 0);
+	vtpm_put_le64(h + ROOT_OFF_GEN, r->generation);
+	vtpm_put_le32(h + ROOT_OFF_NV, r->nv_index);
+	vtpm_put_le32(h + ROOT_OFF_CTLEN, ct_len);
 	memcpy(h + ROOT_OFF_MGR, r->manager.b, MGR_UUID_LEN);
 	memcpy(h + ROOT_OFF_NONCE, nonce, MGR_NONCE_LEN);
-	put_le32(h + ROOT_OFF_RSVD2, 0);
+	vtpm_put_le32(h + ROOT_OFF_RSVD2, 0);
 }
 
 enum mgr_seal_err mgr_root_encode(const struct mgr_root *root,
@@ -716,7 +682,7 @@ enum mgr_seal_err mgr_root_encode(const struct mgr_root *root,
 	if (!body || !buf)
 		goto out;
 
-	put_le32(body, root->count);
+	vtpm_put_le32(body, root->count);
 	p = body + BODY_HDR_LEN;
 	for (uint32_t i = 0; i < root->count; i++) {
 		const struct mgr_inst *e = &root->inst[i];
@@ -725,18 +691,18 @@ enum mgr_seal_err mgr_root_encode(const struct mgr_root *root,
 		memcpy(p + ENT_OFF_UUID, e->uuid.b, MGR_UUID_LEN);
 		memcpy(p + ENT_OFF_KEY, e->key, MGR_KEY_LEN);
 		memcpy(p + ENT_OFF_DOMAIN, e->domain.b, MGR_UUID_LEN);
-		put_le32(p + ENT_OFF_FLAGS, e->flags);
-		put_le16(p + ENT_OFF_LABLEN, (uint16_t)n);
+		vtpm_put_le32(p + ENT_OFF_FLAGS, e->flags);
+		vtpm_put_le16(p + ENT_OFF_LABLEN, (uint16_t)n);
 		for (unsigned s = 0; s < MGR_STATE_NAMES; s++) {
 			uint8_t *q = p + ENT_OFF_STATE + s * STATE_REF_LEN;
 			const struct mgr_state_ref *r = &e->state[s];
 
-			put_le64(q, r->generation);
+			vtpm_put_le64(q, r->generation);
 			/* An absent state keeps its generation, never a
 			 * tag: the encoding stays canonical. */
 			if (r->present)
 				memcpy(q + 8, r->tag, MGR_TAG_LEN);
-			put_le32(q + 24, r->present ? STATE_F_PRESENT : 0);
+			vtpm_put_le32(q + 24, r->present ? STATE_F_PRESENT : 0);
 		}
 		memcpy(p + MGR_ROOT_ENTRY_FIXED, e->label, n);
 		p += entry_len(e);
@@ -780,14 +746,14 @@ static enum mgr_seal_err root_parse(const uint8_t *buf, size_t len,
 	h = take(&c, MGR_ROOT_HDR_LEN);
 	if (!h)
 		return MGR_SEAL_E_TRUNCATED;
-	if (get_le32(h + ROOT_OFF_MAGIC) != MGR_ROOT_MAGIC)
+	if (vtpm_get_le32(h + ROOT_OFF_MAGIC) != MGR_ROOT_MAGIC)
 		return MGR_SEAL_E_MAGIC;
-	if (get_le16(h + ROOT_OFF_VERSION) != MGR_ROOT_VERSION)
+	if (vtpm_get_le16(h + ROOT_OFF_VERSION) != MGR_ROOT_VERSION)
 		return MGR_SEAL_E_VERSION;
-	if (get_le16(h + ROOT_OFF_RSVD) != 0 ||
-	    get_le32(h + ROOT_OFF_RSVD2) != 0)
+	if (vtpm_get_le16(h + ROOT_OFF_RSVD) != 0 ||
+	    vtpm_get_le32(h + ROOT_OFF_RSVD2) != 0)
 		return MGR_SEAL_E_RESERVED;
-	rh->ct_len = get_le32(h + ROOT_OFF_CTLEN);
+	rh->ct_len = vtpm_get_le32(h + ROOT_OFF_CTLEN);
 	if (rh->ct_len > MGR_ROOT_BODY_MAX)
 		return MGR_SEAL_E_TOO_BIG;
 	rh->ct = take(&c, rh->ct_len);
@@ -796,8 +762,8 @@ static enum mgr_seal_err root_parse(const uint8_t *buf, size_t len,
 		return MGR_SEAL_E_TRUNCATED;
 	if (left(&c))
 		return MGR_SEAL_E_TRAILING;
-	rh->generation = get_le64(h + ROOT_OFF_GEN);
-	rh->nv_index = get_le32(h + ROOT_OFF_NV);
+	rh->generation = vtpm_get_le64(h + ROOT_OFF_GEN);
+	rh->nv_index = vtpm_get_le32(h + ROOT_OFF_NV);
 	memcpy(rh->manager.b, h + ROOT_OFF_MGR, MGR_UUID_LEN);
 	memcpy(rh->nonce, h + ROOT_OFF_NONCE, MGR_NONCE_LEN);
 	return MGR_SEAL_OK;
@@ -830,8 +796,8 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 		vtpm_set_why(why, why_len, "table shorter than its 8-byte header");
 		return MGR_SEAL_E_BODY;
 	}
-	count = get_le32(h);
-	if (get_le32(h + 4) != 0) {
+	count = vtpm_get_le32(h);
+	if (vtpm_get_le32(h + 4) != 0) {
 		vtpm_set_why(why, why_len, "table header reserved word not zero");
 		return MGR_SEAL_E_BODY;
 	}
@@ -865,15 +831,15 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 		}
 		memcpy(e->key, f + ENT_OFF_KEY, MGR_KEY_LEN);
 		memcpy(e->domain.b, f + ENT_OFF_DOMAIN, MGR_UUID_LEN);
-		flags = get_le32(f + ENT_OFF_FLAGS);
+		flags = vtpm_get_le32(f + ENT_OFF_FLAGS);
 		if (flags & ~MGR_INST_F_ALL) {
 			vtpm_set_why(why, why_len, "entry %u: unknown flags 0x%x", i,
 				flags & ~MGR_INST_F_ALL);
 			return MGR_SEAL_E_BODY;
 		}
 		e->flags = flags;
-		n = get_le16(f + ENT_OFF_LABLEN);
-		if (get_le16(f + ENT_OFF_RSVD) != 0) {
+		n = vtpm_get_le16(f + ENT_OFF_LABLEN);
+		if (vtpm_get_le16(f + ENT_OFF_RSVD) != 0) {
 			vtpm_set_why(why, why_len, "entry %u: reserved not zero", i);
 			return MGR_SEAL_E_BODY;
 		}
@@ -881,12 +847,12 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 			const uint8_t *q =
 				f + ENT_OFF_STATE + s * STATE_REF_LEN;
 			struct mgr_state_ref *r = &e->state[s];
-			uint32_t sf = get_le32(q + 24);
+			uint32_t sf = vtpm_get_le32(q + 24);
 
-			r->generation = get_le64(q);
+			r->generation = vtpm_get_le64(q);
 			memcpy(r->tag, q + 8, MGR_TAG_LEN);
 			r->present = sf & STATE_F_PRESENT;
-			if ((sf & ~STATE_F_PRESENT) || get_le32(q + 28) ||
+			if ((sf & ~STATE_F_PRESENT) || vtpm_get_le32(q + 28) ||
 			    (r->present && !r->generation) ||
 			    (!r->present && !all_zero(r->tag, MGR_TAG_LEN))) {
 				vtpm_set_why(why, why_len,

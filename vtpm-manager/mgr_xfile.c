@@ -18,29 +18,6 @@
 #include "vtpm-instance/vtpm_util.h"
 #include "vtpm-manager/mgr_xfile.h"
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 static bool sha256(const uint8_t *p, size_t n, uint8_t out[32])
 {
 	unsigned int len = 0;
@@ -117,17 +94,17 @@ enum mgr_seal_err mgr_xfile_encode(const struct mgr_xfile *x, uint8_t **out,
 	b = calloc(1, total);
 	if (!b)
 		return MGR_SEAL_E_NOMEM;
-	put_le32(b, MGR_XFILE_MAGIC);
-	put_le16(b + 4, MGR_XFILE_VERSION);
+	vtpm_put_le32(b, MGR_XFILE_MAGIC);
+	vtpm_put_le16(b + 4, MGR_XFILE_VERSION);
 	memcpy(b + 8, x->uuid.b, MGR_UUID_LEN);
-	put_le32(b + 24, (uint32_t)x->bundle_len);
+	vtpm_put_le32(b + 24, (uint32_t)x->bundle_len);
 	b[28] = (uint8_t)x->n;
 	memcpy(b + MGR_XFILE_HDR_LEN, x->bundle, x->bundle_len);
 	off = MGR_XFILE_HDR_LEN + x->bundle_len;
 	for (unsigned i = 0; i < x->n; i++) {
 		b[off] = (uint8_t)x->f[i].name;
 		b[off + 1] = x->f[i].pending;
-		put_le32(b + off + 4, (uint32_t)x->f[i].len);
+		vtpm_put_le32(b + off + 4, (uint32_t)x->f[i].len);
 		memcpy(b + off + MGR_XFILE_ENT_HDR, x->f[i].data, x->f[i].len);
 		off += MGR_XFILE_ENT_HDR + x->f[i].len;
 	}
@@ -158,13 +135,13 @@ enum mgr_seal_err mgr_xfile_decode(const uint8_t *buf, size_t len,
 			     "%zu bytes: shorter than an export file", len);
 		return MGR_SEAL_E_TRUNCATED;
 	}
-	if (get_le32(buf) != MGR_XFILE_MAGIC) {
+	if (vtpm_get_le32(buf) != MGR_XFILE_MAGIC) {
 		vtpm_set_why(why, why_len, "not a vTPM export file (magic)");
 		return MGR_SEAL_E_MAGIC;
 	}
-	if (get_le16(buf + 4) != MGR_XFILE_VERSION) {
+	if (vtpm_get_le16(buf + 4) != MGR_XFILE_VERSION) {
 		vtpm_set_why(why, why_len, "format version %u, this reads %u",
-			     get_le16(buf + 4), MGR_XFILE_VERSION);
+			     vtpm_get_le16(buf + 4), MGR_XFILE_VERSION);
 		return MGR_SEAL_E_VERSION;
 	}
 	if (len > MGR_XFILE_MAX) {
@@ -182,12 +159,12 @@ enum mgr_seal_err mgr_xfile_decode(const uint8_t *buf, size_t len,
 			     "damaged or modified");
 		return MGR_SEAL_E_AUTH;
 	}
-	if (get_le16(buf + 6) || buf[29] || buf[30] || buf[31]) {
+	if (vtpm_get_le16(buf + 6) || buf[29] || buf[30] || buf[31]) {
 		vtpm_set_why(why, why_len, "reserved header bytes not zero");
 		return MGR_SEAL_E_RESERVED;
 	}
 	memcpy(x->uuid.b, buf + 8, MGR_UUID_LEN);
-	x->bundle_len = get_le32(buf + 24);
+	x->bundle_len = vtpm_get_le32(buf + 24);
 	x->n = buf[28];
 	if (!x->bundle_len || x->bundle_len > MGR_BUNDLE_MAX ||
 	    x->bundle_len > end - MGR_XFILE_HDR_LEN) {
@@ -216,7 +193,7 @@ enum mgr_seal_err mgr_xfile_decode(const uint8_t *buf, size_t len,
 			goto fail;
 		}
 		if (h[0] < MGR_STATE_PERMALL || h[0] > MGR_STATE_SAVESTATE ||
-		    h[1] > 1 || get_le16(h + 2)) {
+		    h[1] > 1 || vtpm_get_le16(h + 2)) {
 			vtpm_set_why(why, why_len,
 				     "state file %u: name %u, variant %u or "
 				     "reserved invalid",
@@ -226,7 +203,7 @@ enum mgr_seal_err mgr_xfile_decode(const uint8_t *buf, size_t len,
 		}
 		f->name = (enum mgr_state_name)h[0];
 		f->pending = h[1];
-		f->len = get_le32(h + 4);
+		f->len = vtpm_get_le32(h + 4);
 		if (order_key(f) <= prev) {
 			vtpm_set_why(why, why_len,
 				     "state file %u: out of order or repeated",

@@ -34,6 +34,7 @@
 #include <openssl/evp.h>
 
 #include "vtpm-manager/mgr_seal.h"
+#include "vtpm-instance/vtpm_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -185,12 +186,6 @@ static void fuzz_root_raw(const uint8_t *d, size_t n)
 	mgr_root_free(&r);
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static bool gcm(bool enc, const uint8_t *key, const uint8_t *nonce,
 		const uint8_t *aad, size_t aad_len, const uint8_t *in,
 		size_t len, uint8_t *out, uint8_t *tag)
@@ -227,8 +222,8 @@ static void fuzz_root_body(const uint8_t *body, size_t n)
 	memcpy(rec, "HVRR", 4);
 	rec[4] = 1;
 	rec[8] = 9; /* generation 9 */
-	put_le32(rec + 16, 0x01800a70u);
-	put_le32(rec + 20, (uint32_t)n);
+	vtpm_put_le32(rec + 16, 0x01800a70u);
+	vtpm_put_le32(rec + 20, (uint32_t)n);
 	memset(rec + 24, 0x3c, 16); /* manager uuid */
 	memset(rec + 40, 0x5e, 12); /* nonce */
 	CHECK(gcm(true, keys.enc, rec + 40, rec, MGR_ROOT_HDR_LEN, body, n,

@@ -30,6 +30,7 @@
 
 #include "tests/harness.h"
 #include "vtpm-manager/mgr_seal.h"
+#include "vtpm-instance/vtpm_util.h"
 
 static const struct mgr_uuid UA = {{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47,
 				    0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
@@ -52,18 +53,6 @@ static uint8_t KEY1[32], KEY2[32];
 static const char *E(enum mgr_seal_err e)
 {
 	return mgr_seal_strerror(e);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static char dir[64];
@@ -462,12 +451,12 @@ static void test_blob_parse_order(void)
 	};
 	for (size_t i = 0; i < TH_ARRAY_LEN(t); i++) {
 		memset(b, 0, sizeof(b));
-		put_le32(b, t[i].magic);
+		vtpm_put_le32(b, t[i].magic);
 		b[4] = (uint8_t)t[i].version;
 		b[5] = (uint8_t)(t[i].version >> 8);
 		b[6] = t[i].name;
 		b[7] = t[i].rsvd;
-		put_le32(b + 32, t[i].ct);
+		vtpm_put_le32(b + 32, t[i].ct);
 		TH_CHECK(mgr_blob_parse(b, sizeof(b), &h) == t[i].want,
 			 "parse order: %s -> %s", t[i].what, E(t[i].want));
 	}
@@ -740,9 +729,9 @@ static uint8_t *forge_root(const struct mgr_root_keys *k, const uint8_t *body,
 
 	memcpy(b, "HVRR", 4);
 	b[4] = 1;
-	put_le64(b + 8, 5);
-	put_le32(b + 16, NV_INDEX);
-	put_le32(b + 20, (uint32_t)blen);
+	vtpm_put_le64(b + 8, 5);
+	vtpm_put_le32(b + 16, NV_INDEX);
+	vtpm_put_le32(b + 20, (uint32_t)blen);
 	memcpy(b + 24, MGR.b, 16);
 	RAND_bytes(b + 40, 12);
 	EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->enc, b + 40);
@@ -804,7 +793,7 @@ static void test_root_body_rules(const struct mgr_root_keys *k)
 	};
 	for (size_t i = 0; i < TH_ARRAY_LEN(t); i++) {
 		memset(body, 0, sizeof(body));
-		put_le32(body, 2);
+		vtpm_put_le32(body, 2);
 		l1 = forge_entry(body + 8, 0x10, "abc");
 		l2 = forge_entry(body + 8 + l1, 0x20, "vm_a");
 		len = 8 + l1 + l2;
@@ -812,10 +801,10 @@ static void test_root_body_rules(const struct mgr_root_keys *k)
 
 		switch (t[i].mutate) {
 		case 1:
-			put_le32(body, 3);
+			vtpm_put_le32(body, 3);
 			break;
 		case 2:
-			put_le32(body, 1u << 31);
+			vtpm_put_le32(body, 1u << 31);
 			break;
 		case 3:
 			body[5] = 1;
@@ -852,7 +841,7 @@ static void test_root_body_rules(const struct mgr_root_keys *k)
 			break;
 		case 14:
 			e1[72 + 24] = 2;
-			put_le64(e1 + 72, 1);
+			vtpm_put_le64(e1 + 72, 1);
 			break;
 		case 15:
 			e1[72 + 28] = 1;
@@ -864,7 +853,7 @@ static void test_root_body_rules(const struct mgr_root_keys *k)
 			len = 0;
 			break;
 		case 18:
-			put_le64(e2 + 72 + 32, 1);
+			vtpm_put_le64(e2 + 72 + 32, 1);
 			e2[72 + 32 + 8] = 0x77;
 			e2[72 + 32 + 24] = 1;
 			break;
@@ -891,7 +880,7 @@ static void test_root_body_rules(const struct mgr_root_keys *k)
 	/* A count the body cannot hold is refused before any allocation
 	 * (checked under ASan: no 16384-entry calloc for 8 bytes). */
 	memset(body, 0, 8);
-	put_le32(body, MGR_ROOT_MAX_INSTANCES);
+	vtpm_put_le32(body, MGR_ROOT_MAX_INSTANCES);
 	rec = forge_root(k, body, 8, &len);
 	TH_CHECK(mgr_root_decode(rec, len, k, &d, why, sizeof(why)) ==
 			 MGR_SEAL_E_BODY,
