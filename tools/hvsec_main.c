@@ -8,16 +8,26 @@
  * The run directory is hvsecd's (its control socket is DIR/control); it
  * comes from --run-dir, else $HVSEC_RUN_DIR, else /run/hvsec.  Commands
  * are one word (list) or two (policy load); each has its own --help.
+ *
+ * The platform (hvt_xen.h): --platform model|xen|auto, else
+ * $HVSEC_PLATFORM, else auto: Xen's ACM module through libxenctrl when
+ * Xen's privcmd exists and no hvsecd socket is configured, else hvsecd.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tools/hvsec.h"
+#include "tools/hvt_xen.h"
 
 static const struct hvt_opt o_policy_load[] = {
 	{"dry-run", 'n', NULL, "validate against the running system only"},
 	{"revoke", 0, NULL,
 	 "close sharing the new policy forbids instead of refusing"},
+	{"record", 0, NULL,
+	 "xen: record P.bin as the policy Xen runs (booted with, or loaded "
+	 "by xl); checked against Xen, nothing is loaded"},
 	{NULL, 0, NULL, NULL},
 };
 static const struct hvt_opt o_policy_show[] = {
@@ -304,6 +314,15 @@ const struct hvt_cmd hvt_cmds[] = {
 	 0, 0, hvt_cmd_audit},
 	{"stats", NULL, "Show hvsecd's counters and per-hook statistics.", NULL,
 	 o_stats, true, 0, 0, hvt_cmd_stats},
+	{"status", NULL,
+	 "Say which platform this hvsec talks to, and its state.",
+	 "model: hvsecd at RUN_DIR/control.  xen: Xen's ACM module through\n"
+	 "libxenctrl (xsm=acm), its policy and whether the policy recorded\n"
+	 "under $HVSEC_XEN_STATE_DIR (default /var/lib/hvsec/xen) agrees with\n"
+	 "it.  How the platform was chosen: --platform, $HVSEC_PLATFORM, or\n"
+	 "auto (xen when /dev/xen/privcmd exists and no hvsecd socket is\n"
+	 "configured).\n",
+	 NULL, true, 0, 0, hvt_cmd_status},
 	{"mode", "[enforcing|permissive] [mediate-send|direct-send]",
 	 "Show or set the enforcement mode.",
 	 "permissive: denials are recorded, not enforced.\n"
@@ -331,11 +350,11 @@ static const char *heading(const char *name)
 	return NULL;
 }
 
-static void usage(FILE *f)
+static void usage(const struct hvt *t, FILE *f)
 {
 	fprintf(f,
-		"usage: %s [--run-dir DIR] [--timeout SEC] [--json] COMMAND "
-		"[ARGS...]\n\n"
+		"usage: %s [--run-dir DIR] [--timeout SEC] [--json] "
+		"[--platform P] COMMAND [ARGS...]\n\n"
 		"The hvsec toolstack: domains, labels and policies of hvsecd.\n"
 		"\n",
 		HVT_PROG);
@@ -353,12 +372,19 @@ static void usage(FILE *f)
 		"  --timeout SEC     how long to wait for hvsecd (default "
 		"%d)\n"
 		"  --json            machine-readable output where available\n"
+		"  --platform P      model (hvsecd), xen (Xen's xsm=acm "
+		"module through\n"
+		"                    libxenctrl) or auto (default; $%s): "
+		"here %s\n"
+		"                    (%s)\n"
 		"  --version         print the version\n"
 		"\n'%s COMMAND --help' describes a command.  Exit status: 0 "
 		"ok, 1 denied or\nblocked, 2 usage or input error, 3 hvsecd "
 		"unreachable or failed.\n",
 		HVT_RUN_DIR_ENV, HVT_RUN_DIR_DEFAULT,
-		HVT_TIMEOUT_MS_DEFAULT / 1000, HVT_PROG);
+		HVT_TIMEOUT_MS_DEFAULT / 1000, HVT_PLATFORM_ENV,
+		hvt_platform_name((enum hvt_platform)t->platform),
+		t->platform_why, HVT_PROG);
 }
 
 /* "policy" alone, or "policy frobnicate": the group's commands. */
@@ -407,11 +433,37 @@ static bool is_group(const char *w)
 	return false;
 }
 
+/* Which platform: --platform, $HVSEC_PLATFORM, else auto (hvt_xen.h). */
+static int platform(struct hvt *t, const char *opt, bool run_dir_given)
+{
+	struct hvt_plat_in in = {0};
+	enum hvt_platform p;
+	char sock[HVT_PATH_MAX];
+	struct stat st;
+
+	in.option = opt;
+	in.env = getenv(HVT_PLATFORM_ENV);
+	in.run_dir_given = run_dir_given;
+	snprintf(sock, sizeof(sock), "%s/control", t->run_dir);
+	in.socket_exists = stat(sock, &st) == 0;
+	in.privcmd_exists = access(HVT_XEN_PRIVCMD, F_OK) == 0 ||
+			    access(HVT_XEN_PROC_PRIVCMD, F_OK) == 0;
+	if (hvt_platform_pick(&in, &p, t->platform_why,
+			      sizeof(t->platform_why))) {
+		hvt_err("%s", t->platform_why);
+		return -1;
+	}
+	t->platform = (int)p;
+	return 0;
+}
+
 /* Global options, up to the command word.  Returns the index of the
  * command word, or -(exit status + 1) when done (help) or wrong. */
 static int globals(struct hvt *t, int argc, char **argv)
 {
 	const char *env = getenv(HVT_RUN_DIR_ENV);
+	const char *plat = NULL;
+	bool run_dir_given = env && *env, help = false;
 	int i;
 
 	t->run_dir = env && *env ? env : HVT_RUN_DIR_DEFAULT;
@@ -421,8 +473,7 @@ static int globals(struct hvt *t, int argc, char **argv)
 		uint32_t sec;
 
 		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-			usage(stdout);
-			return -(HVT_OK + 1);
+			help = true;
 		} else if (!strcmp(s, "--version")) {
 			printf("%s %s (control protocol %u)\n", HVT_PROG,
 			       HVT_VERSION, HV_CTL_VERSION);
@@ -431,8 +482,14 @@ static int globals(struct hvt *t, int argc, char **argv)
 			t->json = true;
 		} else if (!strcmp(s, "--run-dir") && i + 1 < argc) {
 			t->run_dir = argv[++i];
+			run_dir_given = true;
 		} else if (!strncmp(s, "--run-dir=", 10)) {
 			t->run_dir = s + 10;
+			run_dir_given = true;
+		} else if (!strcmp(s, "--platform") && i + 1 < argc) {
+			plat = argv[++i];
+		} else if (!strncmp(s, "--platform=", 11)) {
+			plat = s + 11;
 		} else if (!strcmp(s, "--timeout") && i + 1 < argc) {
 			if (!hvt_parse_u32(argv[++i], 86400, &sec) || !sec) {
 				hvt_err("--timeout: '%s' is not a number of "
@@ -441,7 +498,8 @@ static int globals(struct hvt *t, int argc, char **argv)
 				return -(HVT_USAGE + 1);
 			}
 			t->timeout_ms = (int)sec * 1000;
-		} else if (!strcmp(s, "--run-dir") || !strcmp(s, "--timeout")) {
+		} else if (!strcmp(s, "--run-dir") || !strcmp(s, "--timeout") ||
+			   !strcmp(s, "--platform")) {
 			hvt_err("%s needs a value", s);
 			return -(HVT_USAGE + 1);
 		} else {
@@ -450,8 +508,14 @@ static int globals(struct hvt *t, int argc, char **argv)
 			return -(HVT_USAGE + 1);
 		}
 	}
+	if (platform(t, plat, run_dir_given))
+		return -(HVT_USAGE + 1);
+	if (help) {
+		usage(t, stdout);
+		return -(HVT_OK + 1);
+	}
 	if (i >= argc) {
-		usage(stderr);
+		usage(t, stderr);
 		return -(HVT_USAGE + 1);
 	}
 	if (!*t->run_dir) {
@@ -462,13 +526,13 @@ static int globals(struct hvt *t, int argc, char **argv)
 }
 
 /* hvsec help [COMMAND...] */
-static int help(int argc, char **argv)
+static int help(const struct hvt *t, int argc, char **argv)
 {
 	const struct hvt_cmd *cmd;
 	int used;
 
 	if (argc == 0) {
-		usage(stdout);
+		usage(t, stdout);
 		return HVT_OK;
 	}
 	cmd = find(argc, argv, &used);
@@ -511,7 +575,7 @@ int main(int argc, char **argv)
 	if (i < 0)
 		return -i - 1;
 	if (!strcmp(argv[i], "help"))
-		return help(argc - i - 1, argv + i + 1);
+		return help(&t, argc - i - 1, argv + i + 1);
 	cmd = find(argc - i, argv + i, &used);
 	if (!cmd)
 		return not_found(argc - i, argv + i);
@@ -523,7 +587,11 @@ int main(int argc, char **argv)
 		hvt_err("%s: --json is not available here", cmd->name);
 		return HVT_USAGE;
 	}
-	rc = cmd->run(&t, &a);
+	if (t.platform != HVT_PLAT_XEN && hvt_opt(&a, "record"))
+		return hvt_usage(cmd, "--record: only on the xen platform "
+				      "(hvsecd knows its policy)");
+	rc = t.platform == HVT_PLAT_XEN ? hvt_xen_run(&t, &a)
+					: cmd->run(&t, &a);
 	hvt_disconnect(&t);
 	/* An answer that could not be written is not an answer (a full
 	 * disk); a closed pipe has already ended us with SIGPIPE. */

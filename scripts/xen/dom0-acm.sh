@@ -28,6 +28,13 @@
 #                -> Acme is allowed, Initech -> Globex while Acme runs is
 #                refused
 #   after        with the Acme domains destroyed, Globex starts
+#   hvsec        our toolstack on the xen platform (libxenctrl; results
+#                acm-hvsec-*): it picks the platform by itself, reports
+#                enforcing, records the boot policy after Xen confirmed it
+#                (and refuses one Xen does not run), explains the refused
+#                Globex create offline, lists the labels xl list -Z shows,
+#                refuses a relabel and the breaking update with the
+#                blockers found here, and loads a 1.2 update itself
 # With ACM_CASE=failclosed in the config (run.sh's third boot, a corrupted
 # policy module) it checks the fail-closed behaviour instead: see
 # failclosed_case.
@@ -48,6 +55,7 @@ stage acm-dom0-init
 POL=hvsec-xen-test
 P=$S/acm
 PROBE=$P/hvsec-xsm-probe
+HV=$P/hvsec
 
 dom0_setup
 if [ "${ACM_CASE:-main}" = failclosed ]; then
@@ -69,6 +77,28 @@ dmesg_has() {
 	else
 		result "$name" FAIL "$detail: no line matching /$3/ in xl dmesg"
 	fi
+}
+
+# hv RESULT RC REGEX DETAIL ARGS...: runs our hvsec ARGS (the xen
+# platform, chosen by itself: dom0 has Xen's privcmd and no hvsecd); PASS
+# when it exits RC and its output (stdout and stderr) has a line matching
+# REGEX (grep -E).  Everything goes to out/hvsec.log.
+hv() {
+	local name=$1 want=$2 re=$3 detail=$4 out rc
+	shift 4
+	out=$("$HV" "$@" 2>&1)
+	rc=$?
+	{ echo "\$ hvsec $* -> exit $rc"; echo "$out"; } >>"$O/hvsec.log"
+	if [ $rc -eq "$want" ] && grep -qE -- "$re" <<<"$out"; then
+		result "$name" PASS "$detail: hvsec $* -> exit $rc: $(grep -E -m1 -- "$re" <<<"$out")"
+	else
+		result "$name" FAIL "$detail: hvsec $* -> exit $rc (wanted $want and /$re/): $(tr '\n' ' ' <<<"$out" | cut -c1-400)"
+	fi
+}
+
+# labels_of CMD...: "domid label" lines of an xl-style list with labels.
+labels_of() {
+	"$@" 2>/dev/null | awk 'NR > 1 && $2 ~ /^[0-9]+$/ { print $2, $NF }' | sort -n
 }
 
 # guest NAME LABEL ROLE [VTPM]: writes /tmp/NAME.cfg; LABEL "" for none,
@@ -187,6 +217,18 @@ check acm-getenforce "xl getenforce says '$enf'" [ "$enf" = Enforcing ]
 check acm-list-dom0 "xl list -Z shows dom0 as '$(label_of 0)'" \
 	[ "$(label_of 0)" = "ACM:$POL:System" ]
 
+stage acm-hvsec
+hv acm-hvsec-status 0 '^Platform +xen \(auto: .*no hvsecd socket' \
+	"hvsec picks the xen platform by itself in dom0" status
+hv acm-hvsec-mode 0 '^enforcing$' "hvsec mode asks Xen (FLASK_GETENFORCE)" mode
+hv acm-hvsec-record-refused 1 "not the policy Xen runs: label 'Hooli'" \
+	"hvsec will not record a policy Xen does not run" \
+	policy load --record "$P/acm-tenants-update.bin"
+hv acm-hvsec-record 0 'recorded in /var/lib/hvsec/xen/policy\.bin' \
+	"hvsec records the boot policy once Xen confirmed its name and label ids" \
+	policy load --record "$P/acm-tenants.bin"
+hv acm-hvsec-show 0 '^Recorded .*: agrees' "hvsec policy show" policy show
+
 cat /var/lib/hvsec-guest/domU-base.cpio "$S/domU/init.cpio" >/tmp/initrd.cpio ||
 	fatal "cannot assemble the guest initramfs"
 
@@ -217,6 +259,10 @@ guest globex "Globex" idle
 must_fail acm-chwall-refused globex "Globex conflicts with the running Acme domain"
 dmesg_has acm-chwall-logged "Xen logged the Chinese-Wall denial" \
 	"DENY domain_create d[0-9]+ ssidref 0x[0-9a-f]+ 'Globex': .*AcmeVsGlobex"
+guest globexf "ACM:$POL:Globex" idle
+hv acm-hvsec-explain 1 'type Globex conflicts with type Acme of running domain acme1' \
+	"hvsec explains the refused create offline (the recorded policy, Xen's domains)" \
+	dry-run /tmp/globexf.cfg
 
 stage acm-ste
 guest acme2 "ACM:$POL:Acme" idle
@@ -268,11 +314,20 @@ if [ -n "$ACME1" ] && [ -n "$ACME2" ] && [ -n "$INITECH" ]; then
 else
 	result acm-ste-domains FAIL "acme1/acme2/initech did not all start: '$ACME1' '$ACME2' '$INITECH'"
 fi
+hvl=$(labels_of "$HV" list --label)
+xll=$(labels_of xl list -Z)
+echo "hvsec list --label: $hvl / xl list -Z: $xll" >>"$O/hvsec.log"
+same_labels() { [ -n "$hvl" ] && [ "$hvl" = "$xll" ] && [ "$(wc -l <<<"$hvl")" -ge 4 ]; }
+check acm-hvsec-list "hvsec list --label shows what xl list -Z shows: $(tr '\n' ',' <<<"$hvl")" \
+	same_labels
 probe acm-c2s "OK ssidref" "label -> ssidref through FLASK_CONTEXT_TO_SID" c2s "ACM:$POL:Initech"
 probe acm-c2s-bad "ERR 22" "an unknown label is refused" c2s "ACM:$POL:Nobody"
 
 # ------------------------------------------------------------------ relabel
 stage acm-relabel
+hv acm-hvsec-relabel-refused 1 'chinese wall conflict: .*AcmeVsGlobex' \
+	"hvsec relabel of initech to Globex while Acme runs: refused with the blockers" \
+	relabel initech Globex
 guest relab "ACM:$POL:Initech>ACM:$POL:Acme" idle
 if must_start acm-relabel-ok relab; then
 	check acm-relabel-label "built as Initech, relabelled Acme: xl list -Z says '$(label_of "$DOMID")'" \
@@ -286,6 +341,9 @@ xl destroy relabg >/dev/null 2>&1
 
 # ------------------------------------------------------------------ loadpolicy
 stage acm-loadpolicy
+hv acm-hvsec-dryrun-break 1 'sharing would break: .*\(0\)' \
+	"hvsec checks the breaking 1.1 here (live event channels read with EVTCHNOP_status)" \
+	policy update --dry-run "$P/acm-tenants-break.bin"
 xl loadpolicy "$P/acm-tenants-break.bin" >"$O/xl-loadpolicy-break.log" 2>&1
 rc=$?
 check acm-loadpolicy-break-refused "xl loadpolicy of a 1.1 taking Acme from dom0 while Acme domains run: rc=$rc" [ $rc -ne 0 ]
@@ -304,6 +362,15 @@ dmesg_has acm-loadpolicy-update-logged "Xen switched policies" "updated to polic
 probe acm-update-label "OK ssidref" "the new label Hooli exists" c2s "ACM:$POL:Hooli"
 check acm-list-after-update "xl list -Z still shows acme1 as '$(label_of "${ACME1:-none}")'" \
 	[ "$(label_of "${ACME1:-none}")" = "ACM:$POL:Acme" ]
+hv acm-hvsec-record-1.1 0 'recorded in' \
+	"after xl loadpolicy, hvsec records what Xen runs now" \
+	policy load --record "$P/acm-tenants-update.bin"
+hv acm-hvsec-update 0 'updated on Xen \(checked here first\)' \
+	"hvsec loads 1.2 itself (xc_flask_load)" \
+	policy update "$P/acm-tenants-update2.bin"
+dmesg_has acm-hvsec-update-logged "Xen switched to hvsec's 1.2" "updated to policy '$POL' 1\.2"
+hv acm-hvsec-show-1.2 0 '^  Policy +hvsec-xen-test 1\.2' \
+	"hvsec policy show: the recorded 1.2 agrees with Xen" policy show
 
 # ------------------------------------------------------------------ after
 stage acm-destroy-acme
@@ -341,6 +408,8 @@ failclosed_case() {
 	check failclosed-getenforce "xl getenforce says '$enf' (there is no permissive mode)" [ "$enf" = Enforcing ]
 	check failclosed-dom0-unlabelled "xl list -Z shows no label for dom0 ('$(label_of 0)')" \
 		[ -z "$(xl list -Z 2>/dev/null | grep 'ACM:')" ]
+	hv failclosed-hvsec-none 0 '^Policy +none \(fail-closed\)' \
+		"hvsec status: Xen runs no policy" status
 	cat /var/lib/hvsec-guest/domU-base.cpio "$S/domU/init.cpio" >/tmp/initrd.cpio ||
 		fatal "cannot assemble the guest initramfs"
 	guest nolabel "" idle

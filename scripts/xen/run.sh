@@ -269,7 +269,7 @@ acm_boot() {
 		echo "acm-build FAIL make xen-acm failed: $(tail -n 3 "$W/xen-acm-build.log" | tr '\n' ' ')" >>"$R2"
 		return
 	fi
-	for f in acm-tenants acm-tenants-update acm-tenants-break; do
+	for f in acm-tenants acm-tenants-update acm-tenants-break acm-tenants-update2; do
 		if ! "$polc" compile "tests/xen/$f.xml" -o "$SH2/acm/$f.bin" --quiet >>"$W/xen-acm-build.log" 2>&1; then
 			echo "acm-build FAIL hvsec-polc compile tests/xen/$f.xml failed (see $W/xen-acm-build.log)" >>"$R2"
 			return
@@ -296,7 +296,10 @@ acm_boot() {
 		echo "acm-build FAIL cannot make the guests' probe (static libxencall, xen-privcmd.ko of kernel '$kver'; see $W/xen-acm-build.log)" >>"$R2"
 		return
 	fi
-	echo "acm-build PASS $(grep -oE '(cached: |built )build/xen-acm/xen.gz \([0-9a-f]+\)' "$W/xen-acm-build.log" | tail -n 1), 3 policies compiled, probe built" >>"$R2"
+	echo "acm-build PASS $(grep -oE '(cached: |built )build/xen-acm/xen.gz \([0-9a-f]+\)' "$W/xen-acm-build.log" | tail -n 1), 4 policies compiled, probe built" >>"$R2"
+	# Our toolstack on the xen platform (libxenctrl): dom0 runs it from
+	# the share, as it does the probe (checks acm-hvsec-*).
+	cp "$BUILD/bin/hvsec" "$SH2/acm/hvsec"
 	cp scripts/xen/dom0-init.sh scripts/xen/dom0-lib.sh scripts/xen/dom0-acm.sh "$SH2/"
 	mkdir -p "$SH2/domU"
 	{
@@ -322,7 +325,11 @@ acm_boot() {
 		acm-loadpolicy-break-refused acm-loadpolicy-break-logged acm-loadpolicy-garbage-refused
 		acm-loadpolicy-garbage-logged acm-still-1.0 acm-loadpolicy-update acm-loadpolicy-update-logged
 		acm-relabel-ok acm-relabel-label acm-relabel-refused acm-relabel-logged
-		acm-update-label acm-list-after-update acm-destroy-acme1 acm-acme1-backend-closed
+		acm-update-label acm-list-after-update
+		acm-hvsec-status acm-hvsec-mode acm-hvsec-record-refused acm-hvsec-record acm-hvsec-show
+		acm-hvsec-explain acm-hvsec-list acm-hvsec-relabel-refused acm-hvsec-dryrun-break
+		acm-hvsec-record-1.1 acm-hvsec-update acm-hvsec-update-logged acm-hvsec-show-1.2
+		acm-destroy-acme1 acm-acme1-backend-closed
 		acm-acme1-backend-removed acm-chwall-after-destroy acm-backend-alive
 		acm-qemu acm-serial-clean acm-domU-consoles-clean"
 	[ $MODE = real ] && want="$want acm-acme1-vtpmd-exited"
@@ -344,7 +351,7 @@ acm_boot() {
 	want="$want failclosed-xen-tools failclosed-no-policy failclosed-getenforce
 		failclosed-dom0-unlabelled failclosed-unlabelled-refused failclosed-logged
 		failclosed-labelled-refused failclosed-loadpolicy failclosed-loaded
-		failclosed-dom0-labelled failclosed-create-after-load
+		failclosed-dom0-labelled failclosed-create-after-load failclosed-hvsec-none
 		failclosed-qemu failclosed-serial-clean failclosed-domU-consoles-clean"
 	# shellcheck disable=SC2086 # a list of names
 	missing "$R2" $want
