@@ -10,6 +10,7 @@
 #define HVSEC_VTPM_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +85,37 @@ static inline void vtpm_put_le64(uint8_t *p, uint64_t v)
 {
 	vtpm_put_le32(p, (uint32_t)v);
 	vtpm_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A rate limit for console lines that peers can provoke: at most `burst`
+ * lines per window of window_ms; the first line of the next window says
+ * how many were dropped (*dropped), so a flood shows without filling the
+ * console.  Zeroed = not started. */
+struct vtpm_rl {
+	uint64_t window_start_ms;
+	unsigned used;	     /* lines printed in this window */
+	unsigned suppressed; /* lines dropped in this window */
+	bool started;
+};
+
+static inline bool vtpm_rl_allow(struct vtpm_rl *rl, unsigned burst,
+				 uint64_t window_ms, uint64_t now_ms,
+				 unsigned *dropped)
+{
+	*dropped = 0;
+	if (!rl->started || now_ms - rl->window_start_ms >= window_ms) {
+		*dropped = rl->suppressed;
+		rl->started = true;
+		rl->window_start_ms = now_ms;
+		rl->used = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->used < burst) {
+		rl->used++;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
 }
 
 #endif /* HVSEC_VTPM_UTIL_H */

@@ -30,6 +30,7 @@
 
 #include "hypervisor/plat/plat.h"
 #include "vtpm-instance/vtpm.h"
+#include "vtpm-instance/vtpm_util.h" /* struct vtpm_rl */
 
 struct xs_handle;
 
@@ -89,16 +90,10 @@ const char *vtpmd_strerror(int err);
  * dropped, so a flood is visible without filling the console. */
 #define VTPMD_RL_BURST	   10u
 #define VTPMD_RL_WINDOW_MS 10000u
-struct vtpmd_rl {
-	uint64_t window_start_ms;
-	unsigned used;	     /* lines printed in this window */
-	unsigned suppressed; /* lines dropped in this window */
-	bool started;
-};
 /* Whether a line may be printed at now_ms; *dropped gets the count of
  * lines dropped in the window that just ended (to report first). */
-bool vtpmd_rl_allow(struct vtpmd_rl *rl, uint64_t now_ms, unsigned *dropped);
-void vtpmd_log_limited(struct vtpmd_rl *rl, const char *fmt, ...)
+bool vtpmd_rl_allow(struct vtpm_rl *rl, uint64_t now_ms, unsigned *dropped);
+void vtpmd_log_limited(struct vtpm_rl *rl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 uint64_t vtpmd_now_us(void); /* CLOCK_MONOTONIC */
@@ -174,7 +169,7 @@ struct vtpmd {
 	unsigned connections;
 
 	struct vtpmd_ring ring;
-	struct vtpmd_rl rl; /* hostile-input lines */
+	struct vtpm_rl rl; /* hostile-input lines */
 	/* The TPM's store (main's), for the log line of a write that did not
 	 * become durable (vtpm_store_mgr_error says why in manager mode). */
 	const struct vtpm_store *store;

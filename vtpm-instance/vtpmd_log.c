@@ -54,26 +54,13 @@ void vtpmd_log(const char *fmt, ...)
 	va_end(ap);
 }
 
-bool vtpmd_rl_allow(struct vtpmd_rl *rl, uint64_t now_ms, unsigned *dropped)
+bool vtpmd_rl_allow(struct vtpm_rl *rl, uint64_t now_ms, unsigned *dropped)
 {
-	*dropped = 0;
-	if (!rl->started ||
-	    now_ms - rl->window_start_ms >= VTPMD_RL_WINDOW_MS) {
-		*dropped = rl->suppressed;
-		rl->started = true;
-		rl->window_start_ms = now_ms;
-		rl->used = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->used < VTPMD_RL_BURST) {
-		rl->used++;
-		return true;
-	}
-	rl->suppressed++;
-	return false;
+	return vtpm_rl_allow(rl, VTPMD_RL_BURST, VTPMD_RL_WINDOW_MS, now_ms,
+			     dropped);
 }
 
-void vtpmd_log_limited(struct vtpmd_rl *rl, const char *fmt, ...)
+void vtpmd_log_limited(struct vtpm_rl *rl, const char *fmt, ...)
 {
 	unsigned dropped;
 	va_list ap;

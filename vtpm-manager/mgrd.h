@@ -40,6 +40,7 @@
 
 #include "hypervisor/plat/plat.h"
 #include "vtpm-instance/vtpm.h"
+#include "vtpm-instance/vtpm_util.h" /* struct vtpm_rl */
 #include "vtpm-manager/mgr_proto.h"
 #include "vtpm-manager/mgr_seal.h"
 
@@ -110,13 +111,8 @@ uint64_t mgrd_now_us(void);	      /* CLOCK_MONOTONIC */
  * one line saying how many were dropped. */
 #define MGRD_RL_BURST	  20u
 #define MGRD_RL_WINDOW_MS 10000u
-struct mgrd_rl {
-	uint64_t window_start_ms;
-	unsigned used, suppressed;
-	bool started;
-};
-bool mgrd_rl_allow(struct mgrd_rl *rl, uint64_t now_ms, unsigned *dropped);
-void mgrd_log_limited(struct mgrd_rl *rl, const char *fmt, ...)
+bool mgrd_rl_allow(struct vtpm_rl *rl, uint64_t now_ms, unsigned *dropped);
+void mgrd_log_limited(struct vtpm_rl *rl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* ----------------------------------------------------------- envelope */
@@ -261,7 +257,7 @@ struct mgrd_kh {
 	uint32_t natt;
 	struct mgrd_att att[MGRD_ATT_MAX];
 	struct mgrd_kh_stats st;
-	struct mgrd_rl rl; /* lines instances can provoke */
+	struct vtpm_rl rl; /* lines instances can provoke */
 };
 
 struct mgrd_kh_config {
@@ -368,7 +364,7 @@ struct mgrd_front {
 	uint32_t next_serial;
 	bool done;
 	int exit_code;
-	struct mgrd_rl rl; /* lines peers can provoke */
+	struct vtpm_rl rl; /* lines peers can provoke */
 	struct mgrd_ctl ctl[MGRD_CTL_MAX];
 	struct mgrd_dev dev[MGRD_DEV_MAX];
 	uint8_t buf[MGRD_ENV_MAX];

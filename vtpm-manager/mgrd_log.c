@@ -58,25 +58,13 @@ const char *mgrd_strerror(int err)
 	return buf;
 }
 
-bool mgrd_rl_allow(struct mgrd_rl *rl, uint64_t now_ms, unsigned *dropped)
+bool mgrd_rl_allow(struct vtpm_rl *rl, uint64_t now_ms, unsigned *dropped)
 {
-	*dropped = 0;
-	if (!rl->started || now_ms - rl->window_start_ms >= MGRD_RL_WINDOW_MS) {
-		*dropped = rl->suppressed;
-		rl->started = true;
-		rl->window_start_ms = now_ms;
-		rl->used = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->used < MGRD_RL_BURST) {
-		rl->used++;
-		return true;
-	}
-	rl->suppressed++;
-	return false;
+	return vtpm_rl_allow(rl, MGRD_RL_BURST, MGRD_RL_WINDOW_MS, now_ms,
+			     dropped);
 }
 
-void mgrd_log_limited(struct mgrd_rl *rl, const char *fmt, ...)
+void mgrd_log_limited(struct vtpm_rl *rl, const char *fmt, ...)
 {
 	unsigned dropped;
 	va_list ap;

@@ -286,7 +286,7 @@ static void test_sanitize(void)
 
 static void test_ratelimit(void)
 {
-	struct vtpmd_rl rl = {0};
+	struct vtpm_rl rl = {0};
 	unsigned dropped = 0, allowed = 0;
 
 	for (unsigned i = 0; i < 100; i++) {
