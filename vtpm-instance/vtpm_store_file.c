@@ -222,7 +222,7 @@ static int file_store(void *ctx, const char *name, const uint8_t *data,
 	vtpm_put_le16(hdr + offsetof(struct store_hdr, reserved), 0);
 	vtpm_put_le32(hdr + offsetof(struct store_hdr, length), (uint32_t)len);
 	vtpm_put_le32(hdr + offsetof(struct store_hdr, crc32),
-		 len ? crc32_ieee(data, len) : 0);
+		      len ? crc32_ieee(data, len) : 0);
 	ret = write_all(fd, hdr, sizeof(hdr));
 	if (!ret && len)
 		ret = write_all(fd, data, len);

@@ -28,8 +28,8 @@
 
 #include <tss2/tss2_mu.h>
 
-#include "vtpm-manager/att_quote.h"
 #include "vtpm-instance/vtpm_util.h"
+#include "vtpm-manager/att_quote.h"
 
 static_assert(sizeof(((TPM2B_DATA *)0)->buffer) == ATT_NONCE_MAX,
 	      "nonce buffer is TPM2B_DATA's");
@@ -42,12 +42,13 @@ static_assert(ATT_ALG_RSASSA == TPM2_ALG_RSASSA &&
 		      ATT_ALG_RSAPSS == TPM2_ALG_RSAPSS &&
 		      ATT_ALG_ECDSA == TPM2_ALG_ECDSA &&
 		      ATT_ALG_NULL == TPM2_ALG_NULL &&
-		      ATT_ALG_RSA == TPM2_ALG_RSA && ATT_ALG_ECC == TPM2_ALG_ECC,
+		      ATT_ALG_RSA == TPM2_ALG_RSA &&
+		      ATT_ALG_ECC == TPM2_ALG_ECC,
 	      "algorithm ids");
 
-#define AK_REQUIRED                                                     \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |               \
-	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |     \
+#define AK_REQUIRED                                                            \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |                      \
+	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |            \
 	 TPMA_OBJECT_SIGN_ENCRYPT)
 
 const char *att_strerror(enum att_err e)
@@ -94,7 +95,8 @@ const char *att_strerror(enum att_err e)
 }
 
 static enum att_err fail(char *why, size_t why_len, enum att_err e,
-			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+			 const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 static enum att_err fail(char *why, size_t why_len, enum att_err e,
 			 const char *fmt, ...)
@@ -532,8 +534,8 @@ enum att_err att_pcr_digest(const struct att_pcr_sel *sel, unsigned nsel,
 	unsigned int dl = 0;
 
 	clear_why(why, why_len);
-	if ((!sel && nsel) || nsel > ATT_MAX_SEL || !pcrs || !out ||
-	    !out_len || !hash_md(hash_alg))
+	if ((!sel && nsel) || nsel > ATT_MAX_SEL || !pcrs || !out || !out_len ||
+	    !hash_md(hash_alg))
 		return ATT_E_INVAL;
 	ctx = EVP_MD_CTX_new();
 	if (!ctx || !EVP_DigestInit_ex(ctx, hash_md(hash_alg), NULL)) {
@@ -611,7 +613,8 @@ enum att_err att_quote_verify(const struct att_ak *ak, const uint8_t *attest,
 			      size_t attest_len, const uint8_t *sig,
 			      size_t sig_len, const uint8_t *nonce,
 			      size_t nonce_len, const struct mb_pcrs *pcrs,
-			      struct att_quote *q_out, char *why, size_t why_len)
+			      struct att_quote *q_out, char *why,
+			      size_t why_len)
 {
 	struct att_quote q;
 	struct att_sig s;
@@ -688,7 +691,8 @@ enum att_err att_quote_verify(const struct att_ak *ak, const uint8_t *attest,
 	}
 	if (q.nonce_len != nonce_len ||
 	    (nonce_len && memcmp(q.nonce, nonce, nonce_len) != 0)) {
-		char want[2 * ATT_NONCE_MAX + 1] = "", got[2 * ATT_NONCE_MAX + 1];
+		char want[2 * ATT_NONCE_MAX + 1] = "",
+					      got[2 * ATT_NONCE_MAX + 1];
 
 		hex(got, q.nonce, q.nonce_len);
 		if (nonce_len <= ATT_NONCE_MAX)
@@ -794,8 +798,8 @@ static enum att_err rsp_header(const uint8_t *rsp, size_t len, uint32_t *rc,
 
 enum att_err att_quote_response(const uint8_t *rsp, size_t len, uint32_t *rc,
 				const uint8_t **attest, size_t *attest_len,
-				const uint8_t **sig, size_t *sig_len,
-				char *why, size_t why_len)
+				const uint8_t **sig, size_t *sig_len, char *why,
+				size_t why_len)
 {
 	TPMT_SIGNATURE t;
 	size_t params, alen, off;
@@ -835,8 +839,7 @@ enum att_err att_quote_response(const uint8_t *rsp, size_t len, uint32_t *rc,
 	return ATT_OK;
 }
 
-size_t att_pcr_read_cmd(uint16_t hash, uint32_t mask, uint8_t *buf,
-			size_t cap)
+size_t att_pcr_read_cmd(uint16_t hash, uint32_t mask, uint8_t *buf, size_t cap)
 {
 	const size_t n = 10 + 4 + 6;
 
@@ -926,7 +929,7 @@ enum att_err att_pcr_read_response(const uint8_t *rsp, size_t len,
 #define SER_SEL_SLOTS	16u
 #define SER_SEL_SIZE	(4u + SER_SEL_SLOTS * 8u) /* TPML_PCR_SELECTION */
 #define SER_DIGESTS	8u
-#define SER_DIGEST_SIZE (2u + 64u)			/* TPM2B_DIGEST */
+#define SER_DIGEST_SIZE (2u + 64u)			     /* TPM2B_DIGEST */
 #define SER_LIST_SIZE	(4u + SER_DIGESTS * SER_DIGEST_SIZE) /* TPML_DIGEST */
 static_assert(SER_SEL_SIZE == sizeof(TPML_PCR_SELECTION), "selection");
 static_assert(SER_LIST_SIZE == sizeof(TPML_DIGEST), "digest list");
@@ -978,7 +981,8 @@ enum att_err att_pcrs_serialize(const struct att_pcr_sel *sel, unsigned nsel,
 
 			if (!(sel[i].mask & (1u << pcr)))
 				continue;
-			list = p + SER_SEL_SIZE + 4 + (k / SER_DIGESTS) * SER_LIST_SIZE;
+			list = p + SER_SEL_SIZE + 4 +
+			       (k / SER_DIGESTS) * SER_LIST_SIZE;
 			d = list + 4 + (k % SER_DIGESTS) * SER_DIGEST_SIZE;
 			vtpm_put_le32(list, (uint32_t)(k % SER_DIGESTS + 1));
 			vtpm_put_le16(d, bk->size);
@@ -1068,8 +1072,9 @@ static enum att_err parse_alg_hex(const struct gctx *c, const char **p,
 	char an[16];
 
 	if (!token(p, end, &tok, &tlen))
-		return gfail(c, "%s: missing algorithm (sha1, sha256, sha384, "
-				"sha512)",
+		return gfail(c,
+			     "%s: missing algorithm (sha1, sha256, sha384, "
+			     "sha512)",
 			     what);
 	if (tlen >= sizeof(an) ||
 	    (memcpy(an, tok, tlen), an[tlen] = 0, !mb_alg_from_name(an)))
@@ -1262,8 +1267,9 @@ static enum att_err golden_line(const struct gctx *c, const char *p,
 	} else if (tok_is(tok, tlen, "hvsec-golden")) {
 		return gfail(c, "\"hvsec-golden\" given twice");
 	} else {
-		return gfail(c, "unknown keyword \"%.*s\" (kernel, initrd, "
-				"cmdline, pcr)",
+		return gfail(c,
+			     "unknown keyword \"%.*s\" (kernel, initrd, "
+			     "cmdline, pcr)",
 			     (int)(tlen < 32 ? tlen : 32), tok);
 	}
 	if (!err)
@@ -1274,8 +1280,10 @@ static enum att_err golden_line(const struct gctx *c, const char *p,
 enum att_err att_golden_parse(const char *name, const char *text, size_t len,
 			      struct att_golden *g, char *why, size_t why_len)
 {
-	struct gctx c = {.name = name ? name : "golden", .line = 0,
-			 .why = why, .why_len = why_len};
+	struct gctx c = {.name = name ? name : "golden",
+			 .line = 0,
+			 .why = why,
+			 .why_len = why_len};
 	struct att_golden ng = {0};
 	const char *p = text, *end = text + len;
 	bool have_magic = false;
@@ -1302,8 +1310,9 @@ enum att_err att_golden_parse(const char *name, const char *text, size_t len,
 		for (const char *q = p; q < le; q++)
 			if ((*q < 0x20 && *q != '\t') || *q == 0x7f ||
 			    (unsigned char)*q >= 0x80) {
-				err = gfail(&c, "byte 0x%02x at column %zu: "
-						"only printable ASCII and tabs",
+				err = gfail(&c,
+					    "byte 0x%02x at column %zu: "
+					    "only printable ASCII and tabs",
 					    (unsigned char)*q,
 					    (size_t)(q - p) + 1);
 				goto out;
@@ -1331,8 +1340,8 @@ out:
 	return err;
 }
 
-enum att_err att_golden_load(const char *path, struct att_golden *g,
-			     char *why, size_t why_len)
+enum att_err att_golden_load(const char *path, struct att_golden *g, char *why,
+			     size_t why_len)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -1502,8 +1511,8 @@ enum att_err att_golden_format(const struct mb_parsed *log,
 					    i);
 			}
 			hex(h, bk->pcr[i], bk->size);
-			sb_printf(&b, "pcr %u %s %s\n", i,
-				  mb_alg_name(bk->alg), h);
+			sb_printf(&b, "pcr %u %s %s\n", i, mb_alg_name(bk->alg),
+				  h);
 		}
 	}
 	if (b.oom) {
@@ -1625,15 +1634,15 @@ int att_golden_compare(const struct att_golden *g, const struct mb_parsed *log,
 		need_view = false;
 	}
 	if (need_view) {
-		if (g->kernel.n &&
-		    compare_digests(r, "kernel", &g->kernel, v.kernel,
-				    &r->checked))
+		if (g->kernel.n && compare_digests(r, "kernel", &g->kernel,
+						   v.kernel, &r->checked))
 			goto nomem;
 		if (g->initrd_none) {
 			r->checked++;
 			if (v.initrd &&
-			    report(r, "initrd: measured (%s %s) but none "
-				      "expected",
+			    report(r,
+				   "initrd: measured (%s %s) but none "
+				   "expected",
 				   mb_alg_name(v.initrd->digests.v[0].alg),
 				   abbrev(a, v.initrd->digests.v[0].d,
 					  mb_alg_size(
@@ -1656,13 +1665,13 @@ int att_golden_compare(const struct att_golden *g, const struct mb_parsed *log,
 			if (v.cmdline_len != g->cmdline_len ||
 			    memcmp(v.cmdline_text, g->cmdline,
 				   g->cmdline_len) != 0) {
-				char *got = quoted(v.cmdline_text,
-						   v.cmdline_len);
-				char *want = quoted(g->cmdline,
-						    g->cmdline_len);
+				char *got =
+					quoted(v.cmdline_text, v.cmdline_len);
+				char *want = quoted(g->cmdline, g->cmdline_len);
 				int rc = got && want
-						 ? report(r, "cmdline changed: "
-							     "%s expected %s",
+						 ? report(r,
+							  "cmdline changed: "
+							  "%s expected %s",
 							  got, want)
 						 : -1;
 

@@ -19,18 +19,18 @@
 
 #include <openssl/evp.h>
 
-#include "vtpm-manager/mb_log.h"
 #include "vtpm-instance/vtpm_util.h"
+#include "vtpm-manager/mb_log.h"
 
 /* Fixed parts of the header record (TCG_PCR_EVENT, SHA-1 layout). */
-#define HDR_FIXED	 32u /* PCRIndex, EventType, Digest[20], EventSize */
-#define SPEC_ID_FIXED	 29u /* signature..numberOfAlgorithms + vendorInfoSize */
-#define SPEC_ID_SIG	 "Spec ID Event03" /* + NUL: 16 bytes */
-#define SPEC_ID_SIG_LEN	 16u
-#define STARTUP_LOC_SIG	 "StartupLocality" /* + NUL + u8 locality */
-#define STARTUP_LOC_LEN	 17u
-#define SEPARATOR_LEN	 4u
-#define EV2_FIXED	 12u /* PCRIndex, EventType, DigestCount */
+#define HDR_FIXED	32u /* PCRIndex, EventType, Digest[20], EventSize */
+#define SPEC_ID_FIXED	29u /* signature..numberOfAlgorithms + vendorInfoSize */
+#define SPEC_ID_SIG	"Spec ID Event03" /* + NUL: 16 bytes */
+#define SPEC_ID_SIG_LEN 16u
+#define STARTUP_LOC_SIG "StartupLocality" /* + NUL + u8 locality */
+#define STARTUP_LOC_LEN 17u
+#define SEPARATOR_LEN	4u
+#define EV2_FIXED	12u /* PCRIndex, EventType, DigestCount */
 
 static_assert(sizeof(SPEC_ID_SIG) == SPEC_ID_SIG_LEN, "signature with NUL");
 static_assert(sizeof(STARTUP_LOC_SIG) + 1 == STARTUP_LOC_LEN, "locality");
@@ -206,8 +206,8 @@ static bool algs_ok(const uint16_t *algs, unsigned nalgs)
 	return true;
 }
 
-enum mb_err mb_digests_buf(const uint16_t *algs, unsigned nalgs,
-			   const void *p, size_t len, struct mb_digests *out)
+enum mb_err mb_digests_buf(const uint16_t *algs, unsigned nalgs, const void *p,
+			   size_t len, struct mb_digests *out)
 {
 	if (!out || !algs_ok(algs, nalgs) || (!p && len))
 		return MB_E_INVAL;
@@ -234,7 +234,8 @@ enum mb_err mb_digests_fd(int fd, const uint16_t *algs, unsigned nalgs,
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < nalgs; i++) {
 		ctx[i] = EVP_MD_CTX_new();
-		if (!ctx[i] || !EVP_DigestInit_ex(ctx[i], alg_md(algs[i]), NULL)) {
+		if (!ctx[i] ||
+		    !EVP_DigestInit_ex(ctx[i], alg_md(algs[i]), NULL)) {
 			err = MB_E_CRYPTO;
 			goto out;
 		}
@@ -273,7 +274,8 @@ out:
 /* ---------------------------------------------------------------- errors */
 
 static enum mb_err fail(char *why, size_t why_len, enum mb_err e, size_t off,
-			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+			const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 static enum mb_err fail(char *why, size_t why_len, enum mb_err e, size_t off,
 			const char *fmt, ...)
@@ -296,8 +298,8 @@ static enum mb_err fail(char *why, size_t why_len, enum mb_err e, size_t off,
 
 struct cur {
 	const uint8_t *p;
-	size_t len; /* bytes at p */
-	size_t off; /* next byte; off <= len always */
+	size_t len;  /* bytes at p */
+	size_t off;  /* next byte; off <= len always */
 	size_t base; /* offset of p[0] in the log, for messages */
 };
 
@@ -371,8 +373,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 /* Index of the first bank whose digest is not H(p, n), -1 when all match,
  * -2 when hashing failed. */
-static int digests_mismatch(const struct mb_digests *d, const void *p,
-			    size_t n)
+static int digests_mismatch(const struct mb_digests *d, const void *p, size_t n)
 {
 	for (unsigned i = 0; i < d->n; i++) {
 		uint8_t h[MB_DIGEST_MAX];
@@ -394,10 +395,9 @@ struct parse_state {
 
 /* The rules each record must satisfy beyond its framing.  dig_off[i] is
  * the log offset of digest i, data_off of the event data. */
-static enum mb_err check_event(const struct mb_event *ev,
-			       const size_t *dig_off, size_t data_off,
-			       struct parse_state *st, char *why,
-			       size_t why_len)
+static enum mb_err check_event(const struct mb_event *ev, const size_t *dig_off,
+			       size_t data_off, struct parse_state *st,
+			       char *why, size_t why_len)
 {
 	const char *tn = mb_event_type_name(ev->type);
 	int bad = -1;
@@ -413,7 +413,8 @@ static enum mb_err check_event(const struct mb_event *ev,
 					    "not zero",
 					    ev->index,
 					    mb_alg_name(ev->digests.v[i].alg));
-		if (ev->data_len >= 13 && memcmp(ev->data, "Spec ID Event", 13) == 0)
+		if (ev->data_len >= 13 &&
+		    memcmp(ev->data, "Spec ID Event", 13) == 0)
 			return fail(why, why_len, MB_E_HEADER, data_off,
 				    "event %u EV_NO_ACTION data: a second "
 				    "Spec ID header",
@@ -496,8 +497,8 @@ static enum mb_err check_event(const struct mb_event *ev,
 
 /* ---------------------------------------------------------------- parser */
 
-static enum mb_err parse_header(struct cur *c, struct mb_spec_id *h,
-				char *why, size_t why_len)
+static enum mb_err parse_header(struct cur *c, struct mb_spec_id *h, char *why,
+				size_t why_len)
 {
 	uint32_t pcr, type, size, nalgs;
 	const uint8_t *digest, *sig, *body;
@@ -541,8 +542,9 @@ static enum mb_err parse_header(struct cur *c, struct mb_spec_id *h,
 		return short_read(why, why_len, &s, SPEC_ID_SIG_LEN,
 				  "Spec ID signature (within EventSize)");
 	if (memcmp(sig, SPEC_ID_SIG, SPEC_ID_SIG_LEN) != 0)
-		return fail(why, why_len, MB_E_HEADER, at,
-			    "Spec ID signature: must be \"Spec ID Event03\\0\"");
+		return fail(
+			why, why_len, MB_E_HEADER, at,
+			"Spec ID signature: must be \"Spec ID Event03\\0\"");
 	at = cur_pos(&s);
 	if (!cur_u32(&s, &h->platform_class))
 		return short_read(why, why_len, &s, 4, "platformClass");
@@ -556,8 +558,8 @@ static enum mb_err parse_header(struct cur *c, struct mb_spec_id *h,
 		return short_read(why, why_len, &s, 2, "specVersion");
 	if (h->version_major != 2 || h->version_minor != 0)
 		return fail(why, why_len, MB_E_HEADER, at,
-			    "specVersion: %u.%u, must be 2.0",
-			    h->version_major, h->version_minor);
+			    "specVersion: %u.%u, must be 2.0", h->version_major,
+			    h->version_minor);
 	at = cur_pos(&s);
 	if (!cur_u8(&s, &h->errata))
 		return short_read(why, why_len, &s, 1, "specErrata");
@@ -817,14 +819,16 @@ enum mb_err mb_log_replay(const struct mb_parsed *log, struct mb_pcrs *out)
 		}
 		for (unsigned b = 0; b < out->nbanks; b++) {
 			struct mb_pcr_bank *bk = &out->bank[b];
-			const uint8_t *d = mb_digests_get(&ev->digests, bk->alg);
+			const uint8_t *d =
+				mb_digests_get(&ev->digests, bk->alg);
 
 			if (!d) {
 				err = MB_E_INVAL;
 				goto out;
 			}
 			if (!EVP_DigestInit_ex(ctx, alg_md(bk->alg), NULL) ||
-			    !EVP_DigestUpdate(ctx, bk->pcr[ev->pcr], bk->size) ||
+			    !EVP_DigestUpdate(ctx, bk->pcr[ev->pcr],
+					      bk->size) ||
 			    !EVP_DigestUpdate(ctx, d, bk->size) ||
 			    !EVP_DigestFinal_ex(ctx, bk->pcr[ev->pcr], NULL)) {
 				err = MB_E_CRYPTO;
@@ -884,15 +888,15 @@ enum mb_err mb_log_init(struct mb_log *log, const uint16_t *algs,
 		return err;
 	p = log->buf;
 	memset(p, 0, total);
-	vtpm_put_le32(p + 0, 0);		    /* PCRIndex */
-	vtpm_put_le32(p + 4, MB_EV_NO_ACTION);   /* EventType */
-	vtpm_put_le32(p + 28, (uint32_t)spec);   /* EventSize; Digest stays 0 */
+	vtpm_put_le32(p + 0, 0);	       /* PCRIndex */
+	vtpm_put_le32(p + 4, MB_EV_NO_ACTION); /* EventType */
+	vtpm_put_le32(p + 28, (uint32_t)spec); /* EventSize; Digest stays 0 */
 	memcpy(p + 32, SPEC_ID_SIG, SPEC_ID_SIG_LEN);
 	vtpm_put_le32(p + 48, 0); /* platformClass: client */
-	p[52] = 0;	     /* specVersionMinor */
-	p[53] = 2;	     /* specVersionMajor */
-	p[54] = 0;	     /* specErrata */
-	p[55] = 2;	     /* uintnSize: UINT64 */
+	p[52] = 0;		  /* specVersionMinor */
+	p[53] = 2;		  /* specVersionMajor */
+	p[54] = 0;		  /* specErrata */
+	p[55] = 2;		  /* uintnSize: UINT64 */
 	vtpm_put_le32(p + 56, nalgs);
 	for (unsigned i = 0; i < nalgs; i++) {
 		vtpm_put_le16(p + 60 + 4 * i, algs[i]);
@@ -1050,8 +1054,8 @@ enum mb_err mb_log_boot(struct mb_log *log, const struct mb_boot *b)
 	if (err)
 		goto out;
 	for (uint32_t pcr = 0; pcr < MB_SEPARATOR_PCRS; pcr++) {
-		err = mb_log_measure(log, pcr, MB_EV_SEPARATOR, sep, sizeof(sep),
-				     sep, sizeof(sep), NULL);
+		err = mb_log_measure(log, pcr, MB_EV_SEPARATOR, sep,
+				     sizeof(sep), sep, sizeof(sep), NULL);
 		if (err)
 			goto out;
 	}
@@ -1174,7 +1178,7 @@ enum mb_err mb_log_boot_view(const struct mb_parsed *log,
 				    ev->index, what, (*slot)->index);
 		*slot = ev;
 		continue;
-bad_text:
+	bad_text:
 		return fail(why, why_len, MB_E_LAYOUT, ev->offset,
 			    "event %u: event data is not a NUL-terminated "
 			    "printable string",
@@ -1215,11 +1219,11 @@ size_t mb_pcr_extend_cmd(const struct mb_event *ev, uint8_t *buf, size_t cap)
 	vtpm_put_be32(p + 2, (uint32_t)n);
 	vtpm_put_be32(p + 6, 0x182); /* TPM_CC_PCR_Extend */
 	vtpm_put_be32(p + 10, ev->pcr);
-	vtpm_put_be32(p + 14, 9);	       /* authorizationSize */
+	vtpm_put_be32(p + 14, 9);	    /* authorizationSize */
 	vtpm_put_be32(p + 18, 0x40000009u); /* TPM_RS_PW */
-	vtpm_put_be16(p + 22, 0);	       /* nonceCaller */
-	p[24] = 0;		       /* sessionAttributes */
-	vtpm_put_be16(p + 25, 0);	       /* hmac: empty password */
+	vtpm_put_be16(p + 22, 0);	    /* nonceCaller */
+	p[24] = 0;			    /* sessionAttributes */
+	vtpm_put_be16(p + 25, 0);	    /* hmac: empty password */
 	vtpm_put_be32(p + 27, ev->digests.n);
 	p += 31;
 	for (unsigned i = 0; i < ev->digests.n; i++) {

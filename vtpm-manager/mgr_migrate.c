@@ -151,36 +151,6 @@ static enum mgr_seal_err sha256(const uint8_t *p, size_t n, uint8_t out[32])
 	return MGR_SEAL_OK;
 }
 
-static enum mgr_seal_err hkdf(const uint8_t *ikm, size_t ikm_len,
-			      const uint8_t *info, size_t info_len,
-			      uint8_t out[MGR_KEY_LEN])
-{
-	enum mgr_seal_err ret = MGR_SEAL_E_CRYPTO;
-	EVP_KDF_CTX *kctx = NULL;
-	OSSL_PARAM params[4];
-	EVP_KDF *kdf;
-
-	kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
-	if (!kdf)
-		return MGR_SEAL_E_CRYPTO;
-	kctx = EVP_KDF_CTX_new(kdf);
-	if (!kctx)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-						     (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						      (void *)ikm, ikm_len);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-						      (void *)info, info_len);
-	params[3] = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, out, MGR_KEY_LEN, params) == 1)
-		ret = MGR_SEAL_OK;
-out:
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	return ret;
-}
-
 static enum mgr_seal_err gcm(bool enc, const uint8_t key[MGR_KEY_LEN],
 			     const uint8_t nonce[MGR_NONCE_LEN],
 			     const uint8_t *aad, size_t aad_len,
@@ -395,8 +365,9 @@ enum mgr_seal_err mgr_ident_public(const struct mgr_ident *id, uint8_t *spki,
 static enum mgr_seal_err ident_key(const struct mgr_root_keys *keys,
 				   uint8_t out[MGR_KEY_LEN])
 {
-	return hkdf(keys->enc, MGR_KEY_LEN, (const uint8_t *)ID_HKDF_INFO,
-		    strlen(ID_HKDF_INFO), out);
+	return mgr_hkdf_sha256(keys->enc, MGR_KEY_LEN,
+			       (const uint8_t *)ID_HKDF_INFO,
+			       strlen(ID_HKDF_INFO), out);
 }
 
 enum mgr_seal_err mgr_ident_seal(const struct mgr_ident *id,
@@ -598,7 +569,7 @@ static enum mgr_seal_err bundle_key(EVP_PKEY *priv, EVP_PKEY *peer,
 	memcpy(info, B_HKDF_INFO, il);
 	memcpy(info + il, eph, POINT_LEN);
 	memcpy(info + il + POINT_LEN, dest_fpr, MGR_FPR_LEN);
-	ret = hkdf(z, sizeof(z), info, sizeof(info), out);
+	ret = mgr_hkdf_sha256(z, sizeof(z), info, sizeof(info), out);
 out:
 	OPENSSL_cleanse(z, sizeof(z));
 	EVP_PKEY_CTX_free(ctx);

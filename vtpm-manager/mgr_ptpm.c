@@ -594,8 +594,8 @@ static enum mgr_ptpm_err sealed_parse(const uint8_t *b, size_t len,
 		return MGR_PTPM_E_FORMAT;
 	}
 	s->mask = vtpm_get_le32(b + SK_OFF_MASK);
-	if (vtpm_get_le16(b + SK_OFF_BANK) != TPM2_ALG_SHA256 || !mask_ok(s->mask) ||
-	    vtpm_get_le16(b + SK_OFF_RSVD) != 0) {
+	if (vtpm_get_le16(b + SK_OFF_BANK) != TPM2_ALG_SHA256 ||
+	    !mask_ok(s->mask) || vtpm_get_le16(b + SK_OFF_RSVD) != 0) {
 		vtpm_set_why(why, why_len,
 			     "sealed key: bad PCR bank, selection or reserved "
 			     "field");

@@ -23,8 +23,8 @@
 
 #include "acm/acm.h"
 #include "vtpm-instance/vtpm.h"
-#include "vtpm-manager/mgr_seal.h"
 #include "vtpm-instance/vtpm_util.h"
+#include "vtpm-manager/mgr_seal.h"
 
 static_assert(MGR_LABEL_MAX == ACM_NAME_MAX, "labels are ACM names");
 static_assert(MGR_STATE_MAX == VTPM_STATE_MAX, "same state limit");
@@ -398,8 +398,9 @@ enum mgr_seal_err mgr_blob_check_committed(const struct mgr_state_ref *ref,
 
 /* ---------------------------------------------------------------- HKDF */
 
-static enum mgr_seal_err hkdf(const uint8_t key[MGR_KEY_LEN], const char *info,
-			      uint8_t out[MGR_KEY_LEN])
+enum mgr_seal_err mgr_hkdf_sha256(const uint8_t *ikm, size_t ikm_len,
+				  const void *info, size_t info_len,
+				  uint8_t out[MGR_KEY_LEN])
 {
 	enum mgr_seal_err ret = MGR_SEAL_E_CRYPTO;
 	EVP_KDF_CTX *kctx = NULL;
@@ -415,9 +416,9 @@ static enum mgr_seal_err hkdf(const uint8_t key[MGR_KEY_LEN], const char *info,
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						     (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						      (void *)key, MGR_KEY_LEN);
-	params[2] = OSSL_PARAM_construct_octet_string(
-		OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
+						      (void *)ikm, ikm_len);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						      (void *)info, info_len);
 	params[3] = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(kctx, out, MGR_KEY_LEN, params) == 1)
 		ret = MGR_SEAL_OK;
@@ -425,6 +426,12 @@ out:
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
 	return ret;
+}
+
+static enum mgr_seal_err hkdf(const uint8_t key[MGR_KEY_LEN], const char *info,
+			      uint8_t out[MGR_KEY_LEN])
+{
+	return mgr_hkdf_sha256(key, MGR_KEY_LEN, info, strlen(info), out);
 }
 
 enum mgr_seal_err mgr_root_derive_keys(const uint8_t root_key[MGR_KEY_LEN],
@@ -793,19 +800,22 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 
 	h = take(&c, BODY_HDR_LEN);
 	if (!h) {
-		vtpm_set_why(why, why_len, "table shorter than its 8-byte header");
+		vtpm_set_why(why, why_len,
+			     "table shorter than its 8-byte header");
 		return MGR_SEAL_E_BODY;
 	}
 	count = vtpm_get_le32(h);
 	if (vtpm_get_le32(h + 4) != 0) {
-		vtpm_set_why(why, why_len, "table header reserved word not zero");
+		vtpm_set_why(why, why_len,
+			     "table header reserved word not zero");
 		return MGR_SEAL_E_BODY;
 	}
 	/* Each entry takes at least MGR_ROOT_ENTRY_FIXED + 8 bytes, so a
 	 * count the body cannot hold is refused before any allocation. */
 	if (count > MGR_ROOT_MAX_INSTANCES ||
 	    count > left(&c) / (MGR_ROOT_ENTRY_FIXED + 8)) {
-		vtpm_set_why(why, why_len, "count %u does not fit the table", count);
+		vtpm_set_why(why, why_len, "count %u does not fit the table",
+			     count);
 		return MGR_SEAL_E_BODY;
 	}
 	ret = reserve(out, count);
@@ -826,21 +836,24 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 		if (i && memcmp(out->inst[i - 1].uuid.b, e->uuid.b,
 				MGR_UUID_LEN) >= 0) {
 			vtpm_set_why(why, why_len,
-				"entry %u: uuids not strictly ascending", i);
+				     "entry %u: uuids not strictly ascending",
+				     i);
 			return MGR_SEAL_E_BODY;
 		}
 		memcpy(e->key, f + ENT_OFF_KEY, MGR_KEY_LEN);
 		memcpy(e->domain.b, f + ENT_OFF_DOMAIN, MGR_UUID_LEN);
 		flags = vtpm_get_le32(f + ENT_OFF_FLAGS);
 		if (flags & ~MGR_INST_F_ALL) {
-			vtpm_set_why(why, why_len, "entry %u: unknown flags 0x%x", i,
-				flags & ~MGR_INST_F_ALL);
+			vtpm_set_why(why, why_len,
+				     "entry %u: unknown flags 0x%x", i,
+				     flags & ~MGR_INST_F_ALL);
 			return MGR_SEAL_E_BODY;
 		}
 		e->flags = flags;
 		n = vtpm_get_le16(f + ENT_OFF_LABLEN);
 		if (vtpm_get_le16(f + ENT_OFF_RSVD) != 0) {
-			vtpm_set_why(why, why_len, "entry %u: reserved not zero", i);
+			vtpm_set_why(why, why_len,
+				     "entry %u: reserved not zero", i);
 			return MGR_SEAL_E_BODY;
 		}
 		for (unsigned s = 0; s < MGR_STATE_NAMES; s++) {
@@ -855,7 +868,8 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 			if ((sf & ~STATE_F_PRESENT) || vtpm_get_le32(q + 28) ||
 			    (r->present && !r->generation) ||
 			    (!r->present && !all_zero(r->tag, MGR_TAG_LEN))) {
-				vtpm_set_why(why, why_len,
+				vtpm_set_why(
+					why, why_len,
 					"entry %u: state %s reference invalid",
 					i, state_names[s]);
 				return MGR_SEAL_E_BODY;
@@ -863,21 +877,23 @@ static enum mgr_seal_err body_parse(const uint8_t *body, size_t len,
 		}
 		lab = take(&c, n);
 		if (!lab || !label_ok(lab, n)) {
-			vtpm_set_why(why, why_len, "entry %u: label invalid", i);
+			vtpm_set_why(why, why_len, "entry %u: label invalid",
+				     i);
 			return MGR_SEAL_E_BODY;
 		}
 		memcpy(e->label, lab, n);
 		e->label[n] = '\0';
 		pad = take(&c, pad8(n));
 		if (!pad || !all_zero(pad, pad8(n))) {
-			vtpm_set_why(why, why_len, "entry %u: padding invalid", i);
+			vtpm_set_why(why, why_len, "entry %u: padding invalid",
+				     i);
 			return MGR_SEAL_E_BODY;
 		}
 		out->count = i + 1;
 	}
 	if (left(&c)) {
 		vtpm_set_why(why, why_len, "%zu bytes after the last entry",
-			left(&c));
+			     left(&c));
 		return MGR_SEAL_E_BODY;
 	}
 	return MGR_SEAL_OK;

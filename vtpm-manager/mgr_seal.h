@@ -230,6 +230,12 @@ struct mgr_root_keys {
 };
 enum mgr_seal_err mgr_root_derive_keys(const uint8_t root_key[MGR_KEY_LEN],
 				       struct mgr_root_keys *out);
+/* HKDF-SHA256 (RFC 5869, no salt) of ikm with info to 32 bytes: every key
+ * derived from the root key or a shared secret goes through this one
+ * (distinct info strings keep them apart). */
+enum mgr_seal_err mgr_hkdf_sha256(const uint8_t *ikm, size_t ikm_len,
+				  const void *info, size_t info_len,
+				  uint8_t out[MGR_KEY_LEN]);
 /* Wipes keys (OPENSSL_cleanse). */
 void mgr_root_keys_wipe(struct mgr_root_keys *keys);
 

@@ -43,22 +43,10 @@ static_assert(sizeof(struct mgrd_ekdb_entry) == EKDB_ENTRY, "entry");
 static int derive(const uint8_t enc[MGR_KEY_LEN], uint8_t out[32])
 {
 	static const char info[] = "hvsec mgrd ek-certified v1";
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM p[4];
-	int ok;
 
-	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-						(char *)"SHA256", 0);
-	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						 (void *)enc, MGR_KEY_LEN);
-	p[2] = OSSL_PARAM_construct_octet_string(
-		OSSL_KDF_PARAM_INFO, (void *)info, sizeof(info) - 1);
-	p[3] = OSSL_PARAM_construct_end();
-	ok = ctx && EVP_KDF_derive(ctx, out, 32, p) == 1;
-	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
-	return ok ? 0 : -EIO;
+	return mgr_hkdf_sha256(enc, MGR_KEY_LEN, info, sizeof(info) - 1, out)
+		       ? -EIO
+		       : 0;
 }
 
 static int mac(const struct mgrd_ekdb *db, const uint8_t *buf, size_t len,

@@ -33,8 +33,8 @@
 
 #include <openssl/evp.h>
 
-#include "vtpm-manager/mgr_seal.h"
 #include "vtpm-instance/vtpm_util.h"
+#include "vtpm-manager/mgr_seal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

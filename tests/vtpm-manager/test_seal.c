@@ -29,8 +29,8 @@
 #include <openssl/rand.h>
 
 #include "tests/harness.h"
-#include "vtpm-manager/mgr_seal.h"
 #include "vtpm-instance/vtpm_util.h"
+#include "vtpm-manager/mgr_seal.h"
 
 static const struct mgr_uuid UA = {{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47,
 				    0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
