@@ -87,6 +87,24 @@ static inline void vtpm_put_le64(uint8_t *p, uint64_t v)
 	vtpm_put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* What a frontend may write as its ring-ref and event-channel: Xen's FIFO
+ * event-channel ABI has 2^17 ports (0 is never one); ~0 is the invalid
+ * grant reference of Linux and Xen's tools. */
+#define VTPM_XB_PORT_MAX ((1u << 17) - 1)
+#define VTPM_XB_GREF_MAX (UINT32_MAX - 1)
+
+/* A xenbus state's name (xen/include/public/io/xenbus.h), "?" if none. */
+static inline const char *vtpm_xb_state_name(unsigned s)
+{
+	static const char *const names[] = {
+		"Unknown",     "Initialising",	"InitWait",
+		"Initialised", "Connected",	"Closing",
+		"Closed",      "Reconfiguring", "Reconfigured",
+	};
+
+	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
 /* A rate limit for console lines that peers can provoke: at most `burst`
  * lines per window of window_ms; the first line of the next window says
  * how many were dropped (*dropped), so a flood shows without filling the

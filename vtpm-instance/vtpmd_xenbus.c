@@ -40,26 +40,9 @@
 #define TOKEN_BE "vtpmd-be"
 #define TOKEN_FE "vtpmd-fe"
 
-/* Xen's FIFO event-channel ABI has 2^17 ports; 0 is never one. */
-#define VTPMD_PORT_MAX ((1u << 17) - 1)
-/* ~0 is the invalid grant reference of Linux and Xen's tools. */
-#define VTPMD_GREF_MAX (UINT32_MAX - 1)
-
-static const char *state_name(unsigned s)
-{
-	static const char *const names[] = {
-		"Unknown",     "Initialising",	"InitWait",
-		"Initialised", "Connected",	"Closing",
-		"Closed",      "Reconfiguring", "Reconfigured",
-	};
-
-	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
-}
-
 /* One node read into buf (NUL-terminated).  0 or -errno; -E2BIG when the
  * value does not fit. */
-static int xs_get(struct xs_handle *xs, const char *path, char *buf,
-		  size_t len)
+static int xs_get(struct xs_handle *xs, const char *path, char *buf, size_t len)
 {
 	unsigned int n = 0;
 	char *v = xs_read(xs, XBT_NULL, path, &n);
@@ -120,8 +103,8 @@ static void set_state(struct vtpmd *d, enum vtpmd_xb_state st, const char *why)
 	snprintf(v, sizeof(v), "%u", (unsigned)st);
 	if (put(d, "state", v))
 		return;
-	vtpmd_log("state %s -> %s (%s)", state_name(d->state), state_name(st),
-		  why);
+	vtpmd_log("state %s -> %s (%s)", vtpm_xb_state_name(d->state),
+		  vtpm_xb_state_name(st), why);
 	d->state = st;
 }
 
@@ -281,8 +264,8 @@ static void connect(struct vtpmd *d)
 	uint8_t st;
 	int rc;
 
-	if (fe_number(d, "ring-ref", 0, VTPMD_GREF_MAX, &gref) ||
-	    fe_number(d, "event-channel", 1, VTPMD_PORT_MAX, &rport))
+	if (fe_number(d, "ring-ref", 0, VTPM_XB_GREF_MAX, &gref) ||
+	    fe_number(d, "event-channel", 1, VTPM_XB_PORT_MAX, &rport))
 		return;
 	rc = get(d, d->fe_path, "feature-protocol-v2", v2, sizeof(v2));
 	if (rc || strcmp(v2, "1")) {
@@ -363,7 +346,8 @@ static void finish(struct vtpmd *d, const char *why)
 		return;
 	}
 	if (!xs_rm(d->xs, XBT_NULL, d->be_path) && errno != ENOENT)
-		vtpmd_log("removing %s: %s", d->be_path, vtpmd_strerror(-errno));
+		vtpmd_log("removing %s: %s", d->be_path,
+			  vtpmd_strerror(-errno));
 	vtpmd_log("%s: backend directory removed, powering off", why);
 	d->done = true;
 	if (!d->fatal)

@@ -42,19 +42,6 @@
 
 #define TOKEN_BE "mgrd-be"
 #define TOKEN_FE "mgrd-fe"
-#define PORT_MAX ((1u << 17) - 1)
-#define GREF_MAX (UINT32_MAX - 1)
-
-static const char *state_name(unsigned s)
-{
-	static const char *const names[] = {
-		"Unknown",     "Initialising",	"InitWait",
-		"Initialised", "Connected",	"Closing",
-		"Closed",      "Reconfiguring", "Reconfigured",
-	};
-
-	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
-}
 
 static void sanitize(const char *in, char *out, size_t len)
 {
@@ -121,7 +108,7 @@ static void set_state(struct mgrd_front *f, struct mgrd_dev *d,
 	if (put(f, d, "state", v))
 		return;
 	mgrd_log("stub domain %u device %u: %s -> %s (%s)", d->stub, d->devid,
-		 state_name(d->state), state_name(st), why);
+		 vtpm_xb_state_name(d->state), vtpm_xb_state_name(st), why);
 	d->state = st;
 }
 
@@ -215,8 +202,8 @@ static void connect_ring(struct mgrd_front *f, struct mgrd_dev *d)
 	char v2[8], s[sizeof(v2)];
 	int rc;
 
-	if (fe_number(f, d, "ring-ref", 0, GREF_MAX, &gref) ||
-	    fe_number(f, d, "event-channel", 1, PORT_MAX, &rport))
+	if (fe_number(f, d, "ring-ref", 0, VTPM_XB_GREF_MAX, &gref) ||
+	    fe_number(f, d, "event-channel", 1, VTPM_XB_PORT_MAX, &rport))
 		return;
 	rc = get(f, d->fe_path, "feature-protocol-v2", v2, sizeof(v2));
 	if (rc || strcmp(v2, "1")) {
