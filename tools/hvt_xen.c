@@ -106,6 +106,92 @@ bool hvt_xen_ctx_parse(const char *ctx, char *policy, size_t plen, char *label,
 	return true;
 }
 
+/* One 64-digit lowercase hex hash, then the separator `end`. */
+static bool hash_parse(const char *p, char end, uint8_t out[ACM_SHA256_LEN])
+{
+	for (unsigned i = 0; i < 2 * ACM_SHA256_LEN; i++) {
+		int v = p[i] >= '0' && p[i] <= '9'   ? p[i] - '0'
+			: p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10
+						     : -1;
+
+		if (v < 0)
+			return false;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return p[2 * ACM_SHA256_LEN] == end;
+}
+
+/* A decimal u32 without sign or leading zeros, then `end`; *p moves. */
+static bool u32_parse(const char **p, char end, uint32_t *out)
+{
+	const char *q = *p;
+	uint64_t v = 0;
+
+	if (*q < '0' || *q > '9' || (q[0] == '0' && q[1] != end))
+		return false;
+	for (; *q >= '0' && *q <= '9'; q++) {
+		v = v * 10 + (uint64_t)(*q - '0');
+		if (v > UINT32_MAX)
+			return false;
+	}
+	if (*q != end)
+		return false;
+	*out = (uint32_t)v;
+	*p = q + 1;
+	return true;
+}
+
+bool hvt_xen_ident_parse(const char *line, struct hvt_xident *out)
+{
+	const char *p = line;
+	size_t n, tag = strlen(HVT_XEN_IDENT_TAG);
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(p, HVT_XEN_IDENT_TAG " ", tag + 1))
+		return false;
+	p += tag + 1;
+	if (!u32_parse(&p, '.', &out->major) ||
+	    !u32_parse(&p, ' ', &out->minor) ||
+	    !hash_parse(p, ' ', out->source_sha256))
+		return false;
+	p += 2 * ACM_SHA256_LEN + 1;
+	if (!hash_parse(p, ' ', out->blob_sha256))
+		return false;
+	p += 2 * ACM_SHA256_LEN + 1;
+	n = strlen(p);
+	if (n == 0 || n > ACM_NAME_MAX || strchr(p, '\n'))
+		return false;
+	memcpy(out->name, p, n + 1);
+	return true;
+}
+
+void hvt_xen_ident_text(const struct hvt_xident *id, char *buf, size_t len)
+{
+	char h[17];
+
+	for (unsigned i = 0; i < 8; i++)
+		sprintf(h + 2 * i, "%02x", id->blob_sha256[i]);
+	snprintf(buf, len, "'%.48s' %u.%u (trailer sha256 %s...)", id->name,
+		 id->major, id->minor, h);
+}
+
+/* The identity Xen would report for `p`. */
+static void ident_of(const struct acm_policy *p, struct hvt_xident *id)
+{
+	struct acm_policy_info info;
+
+	acm_policy_info(p, &info);
+	memset(id, 0, sizeof(*id));
+	id->major = info.version_major;
+	id->minor = info.version_minor;
+	memcpy(id->source_sha256, info.source_sha256, ACM_SHA256_LEN);
+	memcpy(id->blob_sha256, info.blob_sha256, ACM_SHA256_LEN);
+	snprintf(id->name, sizeof(id->name), "%s", info.name);
+}
+
 /* ------------------------------------------------------- the record */
 
 void hvt_xen_state_dir(char *out, size_t len)
@@ -195,7 +281,10 @@ fail:
 /* ------------------------------------------------------- state */
 
 /* Does Xen run `p` (named `name`)?  Every VM label must map to its id;
- * every running domain's id must be a label of p.  "" in why when yes. */
+ * every running domain's id must be a label of p; and where Xen reports
+ * its policy's identity, version and blob hash must be p's (the only way
+ * to tell an `xl loadpolicy` that kept every label id).  The label checks
+ * come first: they say best what differs.  "" in why when yes. */
 static void agree(struct hvt_xc *x, const struct hvt_xstate *s,
 		  const struct acm_policy *p, const char *name, char *why,
 		  size_t len)
@@ -247,6 +336,23 @@ static void agree(struct hvt_xc *x, const struct hvt_xstate *s,
 				"does not have",
 				s->doms[i].domid, s->ctx[i], id);
 			return;
+		}
+	}
+	if (s->has_ident) {
+		struct hvt_xident mine;
+		char xen_t[112], file_t[112]; /* hvt_xen_ident_text fits */
+
+		ident_of(p, &mine);
+		if (mine.major != s->ident.major ||
+		    mine.minor != s->ident.minor ||
+		    memcmp(mine.blob_sha256, s->ident.blob_sha256,
+			   ACM_SHA256_LEN)) {
+			hvt_xen_ident_text(&s->ident, xen_t, sizeof(xen_t));
+			hvt_xen_ident_text(&mine, file_t, sizeof(file_t));
+			snprintf(why, len,
+				 "Xen runs %s but this is %s: same name and "
+				 "label ids, another policy",
+				 xen_t, file_t);
 		}
 	}
 }
@@ -304,6 +410,17 @@ static int xstate_read(struct hvt_xc *x, struct hvt_xstate *s, bool record)
 			s->has_policy = true;
 			snprintf(s->policy, sizeof(s->policy), "%s", pol);
 		}
+	}
+	s->ident_rc = -ENOENT;
+	if (s->has_policy) {
+		char line[HVT_XEN_IDENT_MAX];
+
+		s->ident_rc = hvt_xc_identity(x, line, sizeof(line));
+		if (!s->ident_rc && !hvt_xen_ident_parse(line, &s->ident))
+			s->ident_rc = -EPROTO;
+		/* A module without the identity (-EOPNOTSUPP) leaves the
+		 * name and label checks alone, as before. */
+		s->has_ident = s->ident_rc == 0;
 	}
 	return record ? read_record(x, s) : 0;
 }
@@ -681,9 +798,10 @@ static int load_record(struct hvt_xc *x, struct hvt_xstate *s,
 		hvt_err("%s/%s: %s", dir, HVT_XEN_POLICY_FILE, strerror(-rc));
 		return HVT_DAEMON;
 	}
-	printf("%s: Xen runs it (its name and %u VM label ids agree); "
+	printf("%s: Xen runs it (its name%s and %u VM label ids agree); "
 	       "recorded in %s/%s.\n",
-	       what, file->info.n_vm_labels, dir, HVT_XEN_POLICY_FILE);
+	       what, s->has_ident ? ", version, hash" : "",
+	       file->info.n_vm_labels, dir, HVT_XEN_POLICY_FILE);
 	return HVT_OK;
 }
 
@@ -837,6 +955,53 @@ static void hex(char *out, const uint8_t *b, size_t n)
 		sprintf(out + 2 * i, "%02x", b[i]);
 }
 
+/* What Xen says of its policy's identity, for status and policy show:
+ * "1.2" and the hashes in hex when it reports one. */
+static void ident_json(struct hvt_json *j, const struct hvt_xstate *s)
+{
+	char v[32], h[2 * ACM_SHA256_LEN + 1], src[2 * ACM_SHA256_LEN + 1];
+
+	if (!s->has_ident) {
+		hvt_json_kstr(j, "xen_policy_version", NULL);
+		hvt_json_kstr(j, "xen_policy_sha256", NULL);
+		hvt_json_kstr(j, "xen_policy_source_sha256", NULL);
+		return;
+	}
+	snprintf(v, sizeof(v), "%u.%u", s->ident.major, s->ident.minor);
+	hex(h, s->ident.blob_sha256, ACM_SHA256_LEN);
+	hex(src, s->ident.source_sha256, ACM_SHA256_LEN);
+	hvt_json_kstr(j, "xen_policy_version", v);
+	hvt_json_kstr(j, "xen_policy_sha256", h);
+	hvt_json_kstr(j, "xen_policy_source_sha256", src);
+}
+
+/* "Policy      ..." and, with `hashes`, the two hash lines. */
+static void ident_print(const struct hvt_xstate *s, bool hashes)
+{
+	char h[2 * ACM_SHA256_LEN + 1];
+
+	if (!s->has_policy) {
+		printf("Policy      none (fail-closed)\n");
+		return;
+	}
+	if (!s->has_ident) {
+		printf("Policy      %s (no version or hash from Xen: %s)\n",
+		       s->policy, hvt_errname(s->ident_rc));
+		return;
+	}
+	hex(h, s->ident.blob_sha256, ACM_SHA256_LEN);
+	if (!hashes) {
+		printf("Policy      %s %u.%u, trailer sha256 %s\n",
+		       s->ident.name, s->ident.major, s->ident.minor, h);
+		return;
+	}
+	printf("Policy      %s %u.%u (as Xen reports it)\n", s->ident.name,
+	       s->ident.major, s->ident.minor);
+	printf("  Trailer   sha256 %s\n", h);
+	hex(h, s->ident.source_sha256, ACM_SHA256_LEN);
+	printf("  Source    sha256 %s\n", h);
+}
+
 static const char *rec_word(enum hvt_rec_state r)
 {
 	switch (r) {
@@ -908,6 +1073,7 @@ static int x_policy_show(struct hvt *t, const struct hvt_args *a)
 		hvt_json_kstr(&j, "platform", "xen");
 		hvt_json_kstr(&j, "xen_version", ver[0] ? ver : NULL);
 		hvt_json_kstr(&j, "name", s.has_policy ? s.policy : NULL);
+		ident_json(&j, &s);
 		hvt_json_kbool(&j, "fail_closed", !s.has_policy);
 		hvt_json_kstr(&j, "mode",
 			      s.enforce == 1   ? "enforcing"
@@ -923,6 +1089,8 @@ static int x_policy_show(struct hvt *t, const struct hvt_args *a)
 			hvt_json_kstr(&j, "record_name", i->name);
 			hvt_json_kstr(&j, "version", ver);
 			hvt_json_kstr(&j, "sha256", sha);
+			hex(sha, i->blob_sha256, ACM_SHA256_LEN);
+			hvt_json_kstr(&j, "trailer_sha256", sha);
 			hvt_json_ku64(&j, "vm_labels", i->n_vm_labels);
 			hvt_json_kstr(&j, "bootstrap",
 				      acm_label_name(s.pol.p, i->bootstrap));
@@ -934,8 +1102,7 @@ static int x_policy_show(struct hvt *t, const struct hvt_args *a)
 	printf("Platform    xen%s%s (xsm=acm, through libxenctrl)\n",
 	       ver[0] ? " " : "", ver);
 	if (s.has_policy)
-		printf("Policy      %s (the name Xen gives dom0's label)\n",
-		       s.policy);
+		ident_print(&s, true);
 	else
 		printf("Policy      none: Xen is fail-closed, no domU may "
 		       "start ('hvsec policy load P.bin')\n");
@@ -961,6 +1128,8 @@ static int x_policy_show(struct hvt *t, const struct hvt_args *a)
 		if (i->date[0])
 			printf("  Date      %s\n", i->date);
 		printf("  SHA-256   %s\n", sha);
+		hex(sha, i->blob_sha256, ACM_SHA256_LEN);
+		printf("  Trailer   sha256 %s\n", sha);
 	}
 	if (hvt_opt(a, "save"))
 		printf("Saved to    %s\n", hvt_opt(a, "save"));
@@ -1460,6 +1629,7 @@ int hvt_cmd_status(struct hvt *t, const struct hvt_args *a)
 		hvt_json_kbool(&j, "reachable", !open_rc && !rc);
 		hvt_json_kstr(&j, "xen_version", ver[0] ? ver : NULL);
 		hvt_json_kstr(&j, "policy", s.has_policy ? s.policy : NULL);
+		ident_json(&j, &s);
 		hvt_json_kstr(&j, "recorded", rec_word(s.rec));
 		hvt_json_ku64(&j, "domains", s.n_doms);
 		hvt_json_obj_end(&j);
@@ -1474,8 +1644,7 @@ int hvt_cmd_status(struct hvt *t, const struct hvt_args *a)
 			       ver[0] ? ver : "?",
 			       s.enforce == 1 ? "enforcing"
 					      : hvt_errname(s.enforce));
-			printf("Policy      %s\n",
-			       s.has_policy ? s.policy : "none (fail-closed)");
+			ident_print(&s, false);
 			printf("Recorded    %s: %s%s%s\n", s.rec_path,
 			       rec_word(s.rec), s.rec_why[0] ? ": " : "",
 			       s.rec_why);

@@ -14,12 +14,14 @@
  *                   fails with -ENOSYS
  *
  * Xen keeps no copy of the policy that dom0 could read back (the module
- * answers only FLASK's load/getenforce/context<->sid/relabel sub-ops), so
+ * answers only FLASK's load/getenforce/context<->sid/relabel sub-ops, and
+ * names the running policy through GETBOOL of boolean 0), so
  * `hvsec` records the last policy it loaded (or the one Xen booted with,
  * `policy load --record`) under HVT_XEN_STATE_DIR and answers label
  * questions, explains denials and dry-runs updates from that copy with
  * the same acm/ engine that Xen runs.  Before it trusts the copy it asks
- * Xen: the running policy's name and every VM label's id must agree.
+ * Xen: the running policy's name and every VM label's id must agree, and
+ * so must its version and blob hash where Xen reports them (identity).
  */
 #ifndef HVSEC_TOOLS_HVT_XEN_H
 #define HVSEC_TOOLS_HVT_XEN_H
@@ -103,6 +105,10 @@ int hvt_xc_load(struct hvt_xc *x, const void *blob, size_t len);
  * -errno (-ENOENT: no policy; -EINVAL: unknown). */
 int hvt_xc_ctx2sid(struct hvt_xc *x, const char *ctx, uint32_t *sid);
 int hvt_xc_sid2ctx(struct hvt_xc *x, uint32_t sid, char *buf, size_t len);
+/* FLASK_GETBOOL of boolean 0: the running policy's identity line
+ * (HVT_XEN_IDENT_TAG ..., hvt_xen_ident_parse), NUL-terminated.  0 or
+ * -errno (-ENOENT: no policy; -EOPNOTSUPP: a module without it). */
+int hvt_xc_identity(struct hvt_xc *x, char *buf, size_t len);
 /* FLASK_RELABEL_DOMAIN.  0 or -errno (-EBUSY: blocked). */
 int hvt_xc_relabel(struct hvt_xc *x, uint32_t domid, uint32_t sid);
 /* The inter-domain event channels of every domain in `doms`, one per
@@ -119,6 +125,23 @@ void hvt_xc_version(struct hvt_xc *x, char *buf, size_t len);
  * name, longer than ACM_NAME_MAX). */
 bool hvt_xen_ctx_parse(const char *ctx, char *policy, size_t plen, char *label,
 		       size_t llen);
+/* The running policy's identity as the module reports it (acm_xsm.c
+ * get_identity, docs/xsm-acm.md):
+ *   "hvsec-acm-policy 1 MAJOR.MINOR SOURCE-SHA256 BLOB-SHA256 NAME"
+ * (hashes: 64 lowercase hex digits; the blob hash is its trailer). */
+#define HVT_XEN_IDENT_TAG "hvsec-acm-policy 1"
+#define HVT_XEN_IDENT_MAX                                                      \
+	(sizeof(HVT_XEN_IDENT_TAG) + 24 + 130 + ACM_NAME_MAX + 1)
+struct hvt_xident {
+	uint32_t major, minor;
+	uint8_t source_sha256[ACM_SHA256_LEN];
+	uint8_t blob_sha256[ACM_SHA256_LEN];
+	char name[ACM_NAME_MAX + 1];
+};
+/* Parses an identity line; false for anything that is not exactly one. */
+bool hvt_xen_ident_parse(const char *line, struct hvt_xident *out);
+/* "'NAME' MAJOR.MINOR (trailer sha256 FIRST-16-HEX...)". */
+void hvt_xen_ident_text(const struct hvt_xident *id, char *buf, size_t len);
 /* The state directory: $HVSEC_XEN_STATE_DIR, else HVT_XEN_STATE_DIR. */
 void hvt_xen_state_dir(char *out, size_t len);
 /* Writes blob as DIR/policy.bin (made 0755 if missing; the file 0644,
@@ -130,7 +153,8 @@ int hvt_xen_record(const char *dir, const void *blob, size_t len);
  * and whether Xen agrees with it. */
 enum hvt_rec_state {
 	HVT_REC_NONE,  /* no recorded policy */
-	HVT_REC_MATCH, /* name and every VM label id agree with Xen */
+	HVT_REC_MATCH, /* name, every VM label id and (when Xen reports
+			* it) the identity agree with Xen */
 	HVT_REC_STALE, /* recorded, but Xen runs something else */
 	HVT_REC_BAD,   /* the file is not a valid policy */
 };
@@ -141,6 +165,9 @@ struct hvt_xstate {
 	char policy[ACM_NAME_MAX + 1]; /* its name, from SID_TO_CONTEXT */
 	char (*ctx)[HVT_XEN_CTX_MAX];  /* each domain's context, "" none */
 	int enforce;		       /* FLASK_GETENFORCE, or -errno */
+	bool has_ident;		       /* Xen reported its identity */
+	struct hvt_xident ident;       /* valid with has_ident */
+	int ident_rc; /* hvt_xc_identity, or -EPROTO: unreadable answer */
 	char rec_path[HVT_PATH_MAX];
 	enum hvt_rec_state rec;
 	char rec_why[320];     /* STALE/BAD: why */

@@ -213,6 +213,24 @@ int hvt_xc_sid2ctx(struct hvt_xc *x, uint32_t sid, char *buf, size_t len)
 	return 0;
 }
 
+int hvt_xc_identity(struct hvt_xc *x, char *buf, size_t len)
+{
+	int rc;
+
+	if (len < 2 || len > UINT32_MAX)
+		return -EINVAL;
+	memset(buf, 0, len);
+	errno = 0;
+	/* Boolean 0's "name" is the identity (acm_xsm.c get_identity); one
+	 * byte kept back for the NUL, which FLASK does not send. */
+	rc = xc_flask_getbool_byid(x->xch, 0, buf, (uint32_t)(len - 1), NULL,
+				   NULL);
+	if (rc < 0)
+		return -(errno ? errno : EIO);
+	buf[len - 1] = '\0';
+	return 0;
+}
+
 int hvt_xc_relabel(struct hvt_xc *x, uint32_t domid, uint32_t sid)
 {
 	errno = 0;

@@ -68,6 +68,14 @@ int hvt_xc_sid2ctx(struct hvt_xc *x, uint32_t sid, char *buf, size_t len)
 	return -ENOSYS;
 }
 
+int hvt_xc_identity(struct hvt_xc *x, char *buf, size_t len)
+{
+	(void)x;
+	if (len)
+		buf[0] = '\0';
+	return -ENOSYS;
+}
+
 int hvt_xc_relabel(struct hvt_xc *x, uint32_t domid, uint32_t sid)
 {
 	(void)x;

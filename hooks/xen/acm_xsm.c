@@ -23,8 +23,9 @@
  *   security_domaininfo  reports the label's stable id as the ssidref.
  *   do_xsm_op            FLASK's sub-op layout, so unmodified xl works:
  *                        LOAD, GETENFORCE, SETENFORCE, CONTEXT_TO_SID,
- *                        SID_TO_CONTEXT, RELABEL_DOMAIN; all other
- *                        sub-ops answer -EOPNOTSUPP.
+ *                        SID_TO_CONTEXT, RELABEL_DOMAIN; GETBOOL of
+ *                        boolean 0 names the running policy (identity
+ *                        below); all other sub-ops answer -EOPNOTSUPP.
  * evtchn_send is not mediated: a policy update or relabel that would take
  * a live channel's common type away is refused, so a channel that was
  * allowed when bound stays allowed, and the hot path costs nothing.
@@ -89,6 +90,19 @@
 #define ACM_XSM_MAX_SHARES 65536u
 /* Retries of an update whose snapshot of the live shares went stale. */
 #define ACM_XSM_SNAPSHOT_TRIES 4
+/*
+ * FLASK_GETBOOL of this boolean id answers the running policy's identity
+ * as the boolean's "name" (FLASK's layout: no NUL, size = its length):
+ *   "hvsec-acm-policy 1 <major>.<minor> <source-sha> <trailer-sha> <name>"
+ * the hashes (SHA-256: the blob's header and trailer hashes) in lowercase
+ * hex, the name last because it is the only free-form field.
+ * docs/xsm-acm.md "The policy's identity".
+ */
+#define ACM_XSM_IDENTITY_BOOL 0u
+#define ACM_XSM_IDENTITY_TAG  "hvsec-acm-policy 1"
+#define ACM_XSM_IDENTITY_MAX                                                   \
+	(sizeof(ACM_XSM_IDENTITY_TAG) + 2 * 11 + 2 + 4 * ACM_SHA256_LEN +      \
+	 ACM_NAME_MAX)
 
 /* One loaded policy: the private copy of the blob and the memory the
  * engine's indexes and run-time context live in; one owner (the module),
@@ -960,6 +974,64 @@ unlock:
 	return rc;
 }
 
+static void hex32(char *out, const uint8_t *b)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned int i;
+
+	for (i = 0; i < ACM_SHA256_LEN; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * ACM_SHA256_LEN] = '\0';
+}
+
+/*
+ * FLASK_GETBOOL: ACM has no booleans; boolean ACM_XSM_IDENTITY_BOOL
+ * (read-only, always "on") carries the running policy's identity so that
+ * a toolstack can tell one policy from another with the same name and
+ * label ids.  -ENOENT with no policy or for any other boolean; -ERANGE
+ * when the caller's buffer is short, as FLASK (a size of 0 asks only for
+ * the length, returned in size).
+ */
+static int get_identity(struct xen_flask_boolean *b)
+{
+	char buf[ACM_XSM_IDENTITY_MAX + 1];
+	char src[2 * ACM_SHA256_LEN + 1], sum[2 * ACM_SHA256_LEN + 1];
+	uint32_t len;
+	int rc = -ENOENT;
+
+	if (b->bool_id != ACM_XSM_IDENTITY_BOOL)
+		return -ENOENT; /* also -1: look-up by name */
+	spin_lock(&acm_xsm_lock);
+	if (acm_xsm_cur != NULL) {
+		const struct acm_policy_info *i = &acm_xsm_cur->info;
+
+		hex32(src, i->source_sha256);
+		hex32(sum, i->blob_sha256);
+		len = snprintf(buf, sizeof(buf), "%s %u.%u %s %s %s",
+			       ACM_XSM_IDENTITY_TAG, i->version_major,
+			       i->version_minor, src, sum, i->name);
+		rc = 0;
+	}
+	spin_unlock(&acm_xsm_lock);
+	if (rc)
+		return rc;
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1; /* cannot happen: sized above */
+	b->enforcing = 1;
+	b->pending = 1;
+	if (b->size == 0) {
+		b->size = len; /* a zero size asks for the length only */
+		return 0;
+	}
+	rc = len > b->size ? -ERANGE : 0;
+	b->size = len;
+	if (rc == 0 && copy_to_guest(b->name, buf, len))
+		rc = -EFAULT;
+	return rc;
+}
+
 /* ------------------------------------------------------------ xsm_op */
 
 static long cf_check acm_xsm_do_xsm_op(XEN_GUEST_HANDLE_PARAM(void) u_op)
@@ -1013,9 +1085,13 @@ static long cf_check acm_xsm_do_xsm_op(XEN_GUEST_HANDLE_PARAM(void) u_op)
 		rc = relabel_domain(op.u.relabel.domid, op.u.relabel.sid);
 		change_done();
 		break;
+	case FLASK_GETBOOL:
+		rc = get_identity(&op.u.boolean);
+		copy_out = true;
+		break;
 	default:
-		/* FLASK's access vectors, booleans, AVC and ocontexts have
-		 * no ACM meaning. */
+		/* FLASK's access vectors, other boolean ops, AVC and
+		 * ocontexts have no ACM meaning. */
 		rc = -EOPNOTSUPP;
 		break;
 	}

@@ -34,7 +34,10 @@
 #                (and refuses one Xen does not run), explains the refused
 #                Globex create offline, lists the labels xl list -Z shows,
 #                refuses a relabel and the breaking update with the
-#                blockers found here, and loads a 1.2 update itself
+#                blockers found here, and loads a 1.2 update itself;
+#                after xl loadpolicy of a 1.3 that keeps every label id it
+#                finds its record stale from the identity Xen reports
+#                (version, hash) and answers no label question from it
 # With ACM_CASE=failclosed in the config (run.sh's third boot, a corrupted
 # policy module) it checks the fail-closed behaviour instead: see
 # failclosed_case.
@@ -371,6 +374,20 @@ hv acm-hvsec-update 0 'updated on Xen \(checked here first\)' \
 dmesg_has acm-hvsec-update-logged "Xen switched to hvsec's 1.2" "updated to policy '$POL' 1\.2"
 hv acm-hvsec-show-1.2 0 '^  Policy +hvsec-xen-test 1\.2' \
 	"hvsec policy show: the recorded 1.2 agrees with Xen" policy show
+# Xen's identity (FLASK_GETBOOL of boolean 0: version and hashes): an
+# xl loadpolicy that keeps every label id is noticed by it alone.
+hv acm-hvsec-identity 0 '^Policy +hvsec-xen-test 1\.2, trailer sha256 [0-9a-f]{64}$' \
+	"hvsec status prints the policy identity Xen reports" status
+xl loadpolicy "$P/acm-tenants-update3.bin" >"$O/xl-loadpolicy-update3.log" 2>&1
+rc=$?
+check acm-loadpolicy-same-ids "xl loadpolicy of a 1.3 that keeps every label id (Initech also gets type Hooli): rc=$rc" [ $rc -eq 0 ]
+hv acm-hvsec-stale-identity 0 "stale: Xen runs 'hvsec-xen-test' 1\.3 .* but this is 'hvsec-xen-test' 1\.2 .*same name and label ids" \
+	"hvsec notices its recorded 1.2 is stale although name and label ids agree" status
+hv acm-hvsec-stale-refuses 2 'is not the one Xen runs \(Xen runs .* 1\.3' \
+	"hvsec answers no label question from the stale record" labels
+hv acm-hvsec-record-1.3 0 'version, hash and [0-9]+ VM label ids agree' \
+	"hvsec records the 1.3 once Xen's identity confirms it" \
+	policy load --record "$P/acm-tenants-update3.bin"
 
 # ------------------------------------------------------------------ after
 stage acm-destroy-acme

@@ -269,7 +269,8 @@ acm_boot() {
 		echo "acm-build FAIL make xen-acm failed: $(tail -n 3 "$W/xen-acm-build.log" | tr '\n' ' ')" >>"$R2"
 		return
 	fi
-	for f in acm-tenants acm-tenants-update acm-tenants-break acm-tenants-update2; do
+	for f in acm-tenants acm-tenants-update acm-tenants-break acm-tenants-update2 \
+		acm-tenants-update3; do
 		if ! "$polc" compile "tests/xen/$f.xml" -o "$SH2/acm/$f.bin" --quiet >>"$W/xen-acm-build.log" 2>&1; then
 			echo "acm-build FAIL hvsec-polc compile tests/xen/$f.xml failed (see $W/xen-acm-build.log)" >>"$R2"
 			return
@@ -329,6 +330,8 @@ acm_boot() {
 		acm-hvsec-status acm-hvsec-mode acm-hvsec-record-refused acm-hvsec-record acm-hvsec-show
 		acm-hvsec-explain acm-hvsec-list acm-hvsec-relabel-refused acm-hvsec-dryrun-break
 		acm-hvsec-record-1.1 acm-hvsec-update acm-hvsec-update-logged acm-hvsec-show-1.2
+		acm-hvsec-identity acm-loadpolicy-same-ids acm-hvsec-stale-identity
+		acm-hvsec-stale-refuses acm-hvsec-record-1.3
 		acm-destroy-acme1 acm-acme1-backend-closed
 		acm-acme1-backend-removed acm-chwall-after-destroy acm-backend-alive
 		acm-qemu acm-serial-clean acm-domU-consoles-clean"

@@ -10,6 +10,10 @@
  *   record       the recorded policy: written, replaced, read back
  *   state        the record against Xen: none, agrees, stale (other
  *                labels, a domain the record lacks, no policy in Xen)
+ *   identity     the policy identity Xen reports (GETBOOL 0) parsed as a
+ *                table; a record with the same name and label ids but
+ *                another version/hash is stale and answers nothing;
+ *                status and policy show print Xen's identity
  *   checks       update and relabel checked here as Xen would, blockers
  *                worded with the domains' names; the Chinese-Wall reason
  *   commands     policy load (real and dry run, blocked: Xen not called),
@@ -119,6 +123,34 @@ int hvt_xc_sid2ctx(struct hvt_xc *x, uint32_t sid, char *buf, size_t len)
 		return -EINVAL;
 	snprintf(buf, len, "ACM:%s:%s", fx_pol.info.name,
 		 acm_label_name(fx_pol.p, r));
+	return 0;
+}
+
+/* As acm_xsm.c get_identity: FLASK_GETBOOL of boolean 0.  fx_ident_rc
+ * set: a module that does not answer it (or garbles it, -EPROTO...). */
+static int fx_ident_rc;
+static const char *fx_ident_line; /* non-NULL: answered verbatim */
+
+int hvt_xc_identity(struct hvt_xc *x, char *buf, size_t len)
+{
+	char src[65], sum[65];
+
+	(void)x;
+	if (!fx_pol.p)
+		return -ENOENT;
+	if (fx_ident_rc)
+		return fx_ident_rc;
+	if (fx_ident_line) {
+		snprintf(buf, len, "%s", fx_ident_line);
+		return 0;
+	}
+	for (unsigned i = 0; i < ACM_SHA256_LEN; i++) {
+		sprintf(src + 2 * i, "%02x", fx_pol.info.source_sha256[i]);
+		sprintf(sum + 2 * i, "%02x", fx_pol.info.blob_sha256[i]);
+	}
+	snprintf(buf, len, "hvsec-acm-policy 1 %u.%u %s %s %s",
+		 fx_pol.info.version_major, fx_pol.info.version_minor, src, sum,
+		 fx_pol.info.name);
 	return 0;
 }
 
@@ -289,6 +321,14 @@ static const struct hvt_cmd c_mode = {"mode", "", "", NULL, NULL,
 				      true,   0,  2,  NULL, false};
 static const struct hvt_cmd c_create = {"create", "", "", NULL, NULL,
 					false,	  1,  1,  NULL, false};
+static const struct hvt_cmd c_status = {
+	"status", "", "", NULL, NULL, true, 0, 0, hvt_cmd_status, false};
+static const struct hvt_opt o_show[] = {
+	{"save", 0, "FILE", ""},
+	{NULL, 0, NULL, NULL},
+};
+static const struct hvt_cmd c_show = {"policy show", "", "", NULL, o_show,
+				      true,	     0,	 0,  NULL, false};
 
 static struct hvt_args args(const struct hvt_cmd *c, const char *opt, char *p0,
 			    char *p1)
@@ -746,6 +786,169 @@ static void test_commands(void)
 		 "create is refused on the xen platform");
 }
 
+static void test_identity(void)
+{
+	static const char h0[] = "0000000000000000000000000000000000000000"
+				 "000000000000000000000000";
+	static const char hf[] = "ffffffffffffffffffffffffffffffffffffffff"
+				 "ffffffffffffffffffffffff";
+	/* line = head ' ' source-hash ' ' blob-hash tail; mangle 1 drops
+	 * the source hash's last digit, 2 appends 'F' to the blob hash. */
+	static const struct {
+		const char *head, *tail;
+		int mangle;
+		bool ok;
+		uint32_t major, minor;
+		const char *name;
+	} c[] = {
+		{"hvsec-acm-policy 1 1.3", " hvsec-xen-test", 0, true, 1, 3,
+		 "hvsec-xen-test"},
+		{"hvsec-acm-policy 1 0.0", " a b", 0, true, 0, 0, "a b"},
+		{"hvsec-acm-policy 1 4294967295.10", " p", 0, true, 4294967295u,
+		 10, "p"},
+		{"hvsec-acm-policy 1 4294967296.0", " p", 0, false, 0, 0, NULL},
+		{"hvsec-acm-policy 2 1.3", " p", 0, false, 0, 0, NULL},
+		{"hvsec-acm-policy 1 01.3", " p", 0, false, 0, 0, NULL},
+		{"hvsec-acm-policy 1 1", " p", 0, false, 0, 0, NULL},
+		{"hvsec-acm-policy 1 1.3", " ", 0, false, 0, 0, NULL},
+		{"hvsec-acm-policy 1 1.3", "", 0, false, 0, 0, NULL},
+		{"hvsec-acm-policy 1 1.3", " p", 1, false, 0, 0, NULL},
+		{"hvsec-acm-policy 1 1.3", " p", 2, false, 0, 0, NULL},
+		{"HVSEC-acm-policy 1 1.3", " p", 0, false, 0, 0, NULL},
+	};
+	static char out[16384];
+	struct hvt_xc *x = &fx_handle;
+	struct hvt_xident id;
+	struct hvt_xstate s;
+	struct hvt_args a;
+	char line[600], cfg[300];
+	int rc;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		bool ok;
+
+		snprintf(line, sizeof(line), "%s %.*s %s%s%s", c[i].head,
+			 c[i].mangle == 1 ? 63 : 64, h0, hf,
+			 c[i].mangle == 2 ? "F" : "", c[i].tail);
+		ok = hvt_xen_ident_parse(line, &id);
+		TH_CHECK(ok == c[i].ok &&
+				 (!ok || (id.major == c[i].major &&
+					  id.minor == c[i].minor &&
+					  !strcmp(id.name, c[i].name) &&
+					  id.source_sha256[31] == 0 &&
+					  id.blob_sha256[0] == 0xff)),
+			 "identity '%s': %s", line, ok ? "parsed" : "refused");
+	}
+	{
+		char big[700];
+
+		snprintf(big, sizeof(big), "hvsec-acm-policy 1 1.0 %s %s ", h0,
+			 hf);
+		memset(big + strlen(big), 'n', 256);
+		big[sizeof(big) - 1] = '\0';
+		big[strlen(big)] = '\0';
+		TH_CHECK(!hvt_xen_ident_parse(big, &id),
+			 "an identity with a name over 255 bytes is refused");
+	}
+
+	/* Xen runs 1.3 (every label id of 1.2 kept); the record is 1.2. */
+	fx_run("acm-tenants-update3");
+	fx_tenants();
+	set_record("acm-tenants-update2");
+	hvt_xstate_read(x, &s);
+	TH_CHECK(s.has_ident && s.ident.major == 1 && s.ident.minor == 3 &&
+			 !strcmp(s.ident.name, "hvsec-xen-test") &&
+			 !memcmp(s.ident.blob_sha256, fx_pol.info.blob_sha256,
+				 ACM_SHA256_LEN),
+		 "Xen's identity is read (%d)", s.ident_rc);
+	TH_CHECK(s.rec == HVT_REC_STALE &&
+			 strstr(s.rec_why, "Xen runs 'hvsec-xen-test' 1.3") &&
+			 strstr(s.rec_why, "this is 'hvsec-xen-test' 1.2") &&
+			 strstr(s.rec_why, "same name and label ids"),
+		 "same name and label ids, other version: stale: %s",
+		 s.rec_why);
+	hvt_xstate_free(&s);
+
+	/* Stale: no offline answer from it. */
+	write_cfg("ini3", "ACM:hvsec-xen-test:Initech", cfg, sizeof(cfg));
+	a = args(&c_dry, NULL, cfg, NULL);
+	rc = run(&a, out, sizeof(out));
+	TH_CHECK(rc == HVT_USAGE && !strstr(out, "would"),
+		 "dry-run refuses to answer from the stale record (exit %d)",
+		 rc);
+	/* Recording the 1.2 Xen does not run is refused; the 1.3 is not. */
+	a = args(&c_load, "record", (char *)bin("acm-tenants-update2"), NULL);
+	rc = run(&a, out, sizeof(out));
+	TH_CHECK(rc == HVT_NO && strstr(out, "another policy"),
+		 "--record of the 1.2: refused: exit %d, %s", rc, out);
+	a = args(&c_status, NULL, NULL, NULL);
+	rc = run(&a, out, sizeof(out));
+	TH_CHECK(rc == 0 &&
+			 strstr(out, "Policy      hvsec-xen-test 1.3, "
+				     "trailer sha256 ") &&
+			 strstr(out, ": stale: Xen runs"),
+		 "status names Xen's identity and the stale record: %s", out);
+	a = args(&c_load, "record", (char *)bin("acm-tenants-update3"), NULL);
+	rc = run(&a, out, sizeof(out));
+	TH_CHECK(rc == 0 && strstr(out, "version, hash"),
+		 "--record of the 1.3: exit %d, %s", rc, out);
+	hvt_xstate_read(x, &s);
+	TH_CHECK(s.rec == HVT_REC_MATCH, "the 1.3 record agrees (%s)",
+		 s.rec_why);
+	hvt_xstate_free(&s);
+	a = args(&c_show, NULL, NULL, NULL);
+	rc = run(&a, out, sizeof(out));
+	{
+		char want[128] = "  Trailer   sha256 ";
+
+		for (unsigned i = 0; i < ACM_SHA256_LEN; i++)
+			sprintf(want + 19 + 2 * i, "%02x",
+				fx_pol.info.blob_sha256[i]);
+		TH_CHECK(rc == 0 &&
+				 strstr(out, "Policy      hvsec-xen-test 1.3 "
+					     "(as Xen reports it)") &&
+				 strstr(out, want) && strstr(out, "agrees"),
+			 "policy show prints Xen's identity: %s", out);
+	}
+	run_json = true;
+	a = args(&c_status, NULL, NULL, NULL);
+	rc = run(&a, out, sizeof(out));
+	TH_CHECK(rc == 0 && strstr(out, "\"xen_policy_version\":\"1.3\"") &&
+			 hvt_jsonr_walk(out, strlen(out), json_cb, NULL) == 0,
+		 "status --json: %s", out);
+	run_json = false;
+
+	/* A module that does not answer (or garbles) the identity: the
+	 * name and label checks alone, as before; status says so. */
+	set_record("acm-tenants-update2");
+	fx_ident_rc = -EOPNOTSUPP;
+	hvt_xstate_read(x, &s);
+	TH_CHECK(!s.has_ident && s.rec == HVT_REC_MATCH,
+		 "no identity from Xen: the label ids decide (%s)", s.rec_why);
+	hvt_xstate_free(&s);
+	a = args(&c_status, NULL, NULL, NULL);
+	rc = run(&a, out, sizeof(out));
+	TH_CHECK(rc == 0 && strstr(out, "no version or hash from Xen: "
+					"EOPNOTSUPP"),
+		 "status without an identity: %s", out);
+	fx_ident_rc = 0;
+	fx_ident_line = "hvsec-acm-policy 1 1.3 garbage";
+	hvt_xstate_read(x, &s);
+	TH_CHECK(!s.has_ident && s.ident_rc == -EPROTO,
+		 "a garbled identity is not used (%d)", s.ident_rc);
+	hvt_xstate_free(&s);
+	fx_ident_line = NULL;
+
+	/* No policy in Xen: no identity asked for. */
+	fx_run(NULL);
+	fx_n = 0;
+	fx_dom(0, "Domain-0", NULL);
+	hvt_xstate_read(x, &s);
+	TH_CHECK(!s.has_ident && s.ident_rc == -ENOENT, "fail-closed: none");
+	hvt_xstate_free(&s);
+	set_record(NULL);
+}
+
 int main(void)
 {
 	const char *b = getenv("HVSEC_BUILD");
@@ -767,6 +970,8 @@ int main(void)
 	compile("acm-tenants");
 	compile("acm-tenants-update");
 	compile("acm-tenants-break");
+	compile("acm-tenants-update2");
+	compile("acm-tenants-update3");
 
 	test_platform();
 	test_contexts();
@@ -774,6 +979,7 @@ int main(void)
 	test_state();
 	test_checks();
 	test_commands();
+	test_identity();
 
 	hvt_policy_free(&fx_pol);
 	{
