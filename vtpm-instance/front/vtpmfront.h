@@ -36,7 +36,10 @@ struct vtpmfront;
 
 #define VTPMFRONT_MAX_PAYLOAD 4088u
 
-/* 0 or -errno (-EACCES: the policy refused the grant or the backend could
+/* xs is used for watches whose events this library drains while it waits:
+ * give it a XenStore handle of its own, not one whose watches someone else
+ * reads (hvsec-vtpmd's manager link shares nothing with its backend's).
+ * 0 or -errno (-EACCES: the policy refused the grant or the backend could
  * not connect and said so in its `error` node; -ETIMEDOUT; -EPROTO: the
  * backend lacks feature-protocol-v2).  why says which step failed. */
 int vtpmfront_connect(struct hvg *g, struct xs_handle *xs, uint32_t devid,
