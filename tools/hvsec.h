@@ -447,6 +447,9 @@ void hvt_mgr_dir(const struct hvt *t, char *out, size_t len);
 /* The registered manager, if its domain is alive: 0 found, 1 none (a
  * stale registration is removed), or an exit status (reported). */
 int hvt_mgr_find(struct hvt *t, struct hvt_mgr *out);
+/* hvt_mgr_find for commands that cannot work without a manager: 0, or an
+ * exit status with "WHAT: no vTPM manager is running" reported. */
+int hvt_mgr_need(struct hvt *t, struct hvt_mgr *out, const char *what);
 /* One control request.  0 when the manager answered (rsp->rc may be an
  * error: the caller words it), else an exit status (reported).  buf:
  * MGR_CTL_MSG_MAX bytes that rsp borrows. */

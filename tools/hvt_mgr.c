@@ -399,6 +399,19 @@ fail:
 
 /* ------------------------------------------------------------ stop */
 
+int hvt_mgr_need(struct hvt *t, struct hvt_mgr *out, const char *what)
+{
+	int rc = hvt_mgr_find(t, out);
+
+	if (rc == 1) {
+		hvt_err("%s: no vTPM manager is running (hvsec vtpm manager "
+			"start)",
+			what);
+		return HVT_DAEMON;
+	}
+	return rc;
+}
+
 static int cmd_stop(struct hvt *t)
 {
 	struct hv_ctl_domain_info info;

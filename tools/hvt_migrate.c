@@ -448,12 +448,7 @@ int hvt_cmd_vtpm_export(struct hvt *t, const struct hvt_args *a)
 	hvt_vtpm_state_base(t, base, sizeof(base));
 	snprintf(dir, sizeof(dir), "%s/%s", base, uuid);
 
-	rc = hvt_mgr_find(t, &m);
-	if (rc == 1) {
-		hvt_err("export: no vTPM manager is running (hvsec vtpm "
-			"manager start)");
-		return HVT_DAEMON;
-	}
+	rc = hvt_mgr_need(t, &m, "export");
 	if (rc)
 		return rc;
 	/* Before the point of no return: the blobs are readable and ours,
@@ -764,13 +759,7 @@ int hvt_cmd_vtpm_import(struct hvt *t, const struct hvt_args *a)
 	fpr_hex(info.source_fpr, sh);
 	fpr_hex(info.dest_fpr, dh);
 
-	rc = hvt_mgr_find(t, &m);
-	if (rc == 1) {
-		hvt_err("import: no vTPM manager is running (hvsec vtpm "
-			"manager start)");
-		rc = HVT_DAEMON;
-		goto out;
-	}
+	rc = hvt_mgr_need(t, &m, "import");
 	if (rc)
 		goto out;
 	rsp = calloc(1, sizeof(*rsp));
@@ -887,12 +876,7 @@ int hvt_mgr_pubkey(struct hvt *t, const char *outp, bool der)
 	struct mgr_rsp *rsp = NULL;
 	int rc;
 
-	rc = hvt_mgr_find(t, &m);
-	if (rc == 1) {
-		hvt_err("no vTPM manager is running (hvsec vtpm manager "
-			"start)");
-		return HVT_DAEMON;
-	}
+	rc = hvt_mgr_need(t, &m, "manager pubkey");
 	if (rc)
 		return rc;
 	rsp = calloc(1, sizeof(*rsp));
