@@ -97,7 +97,6 @@ void mgrd_format_pcrs(uint32_t mask, char *out, size_t len);
 int mgrd_parse_u32(const char *s, uint32_t max, uint32_t *out);
 /* 8-4-4-4-12 lowercase. */
 void mgrd_uuid_str(const struct mgr_uuid *u, char out[37]);
-int mgrd_uuid_parse(const char *s, struct mgr_uuid *out);
 
 /* ---------------------------------------------------------------- log */
 

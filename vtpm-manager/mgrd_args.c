@@ -107,42 +107,6 @@ void mgrd_uuid_str(const struct mgr_uuid *u, char out[37])
 	out[o] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int mgrd_uuid_parse(const char *s, struct mgr_uuid *out)
-{
-	unsigned b = 0;
-
-	if (strlen(s) != 36)
-		return -EINVAL;
-	for (unsigned i = 0; i < 36;) {
-		int hi, lo;
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -EINVAL;
-			i++;
-			continue;
-		}
-		hi = hexval(s[i]);
-		lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out->b[b++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	return 0;
-}
-
 enum opt_mode { BOTH, INIT_ONLY, SERVE_ONLY };
 
 int mgrd_parse_args(int argc, char **argv, struct mgrd_opts *o, char *why,

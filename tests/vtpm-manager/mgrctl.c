@@ -45,7 +45,7 @@ static int usage(void)
 
 static int uuid_arg(const char *s, struct mgr_uuid *u)
 {
-	if (mgrd_uuid_parse(s, u)) {
+	if (vtpm_mgr_uuid_parse(s, u)) {
 		fprintf(stderr, "mgrctl: \"%s\" is not a UUID\n", s);
 		return -1;
 	}

@@ -76,7 +76,7 @@ static int build(const char *a, struct mgr_req *q, char *why, size_t wl)
 	memset(q, 0, sizeof(*q));
 	if (!strncmp(a, "open:", 5)) {
 		q->op = MGR_OP_OPEN;
-		if (mgrd_uuid_parse(a + 5, &q->u.open.uuid)) {
+		if (vtpm_mgr_uuid_parse(a + 5, &q->u.open.uuid)) {
 			snprintf(why, wl, "bad uuid");
 			return -1;
 		}

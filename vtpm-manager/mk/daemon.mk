@@ -23,7 +23,7 @@ $(MGRCTL): tests/vtpm-manager/mgrctl.c $(LIB)/libmgr.a $(LIB)/libvtpm.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB)/libmgr.a \
-		$(LIB)/libvtpm.a $(TSS2_LIBS) $(CRYPTO_LIBS)
+		$(LIB)/libvtpm.a $(LIB)/libmgr.a $(TSS2_LIBS) $(CRYPTO_LIBS)
 
 TOOLS += $(MGRD_BIN)
 all: $(if $(wildcard tests/vtpm-manager/mgrctl.c),$(MGRCTL))
@@ -36,6 +36,6 @@ $(MGRGUEST): tests/vtpm-manager/mgrguest.c $(LIB)/libmgr.a $(LIB)/libvtpmfront.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB)/libmgr.a \
-		$(LIB)/libvtpmfront.a $(LIB)/libvtpm.a $(LIB)/libhvguest.a \
-		$(XENSTORE_LIBS) $(TSS2_LIBS) $(CRYPTO_LIBS)
+		$(LIB)/libvtpmfront.a $(LIB)/libvtpm.a $(LIB)/libmgr.a \
+		$(LIB)/libhvguest.a $(XENSTORE_LIBS) $(TSS2_LIBS) $(CRYPTO_LIBS)
 all: $(if $(wildcard tests/vtpm-manager/mgrguest.c),$(MGRGUEST))
